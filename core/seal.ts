@@ -1,0 +1,122 @@
+/**
+ * Sealing: turning a DuckDB file into a snapshot. Only the chunks that differ from the base
+ * snapshot's block map go into a new layer; the new block map points unchanged chunks at the
+ * layers that already hold them. Objects are written whole (staging file, fsync, rename) before
+ * anything refers to them; the metadata commit that follows is the single point at which the
+ * snapshot starts to exist. A crash before it leaves only unreferenced objects.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scanChangedChunks } from './blocks.js';
+import { openDuckDBFile } from './format/duckdb-file.js';
+import { blockMapId, encodeBlockMap, type BlockMap, type BlockRef } from './format/block-map.js';
+import { LayerWriter } from './format/layer.js';
+import { SNAPSHOT_RECORD_FORMAT, encodeSnapshotRecord, snapshotIdOf, type SnapshotRecord } from './format/snapshot-record.js';
+import type { Repository } from './repository.js';
+import type { LayerRow, SnapshotRow } from './store/metadata-store.js';
+import { objectKeys } from './store/object-store.js';
+import { removeStaleStagingFiles } from './fs-util.js';
+
+export interface SealRequest {
+  db: string;
+  path: string;
+  base: SnapshotRow | null;
+  message: string;
+  author: string;
+}
+
+export interface Sealed {
+  snapshot: SnapshotRow;
+  layer: LayerRow | null;
+}
+
+/** Writes the objects for a new snapshot of `path`. Returns null when nothing differs from base. */
+export async function sealFile(repo: Repository, req: SealRequest): Promise<Sealed | null> {
+  await mkdir(repo.tmpDir, { recursive: true });
+  await removeStaleStagingFiles(repo.tmpDir);
+  const baseMap = req.base ? await repo.blockMap(req.base.blockMap) : null;
+  const { handle, layout } = await openDuckDBFile(req.path);
+  const layerPath = join(repo.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}.layer`);
+  let writer: LayerWriter | null = null;
+  try {
+    const createdAt = Date.now();
+    writer = await LayerWriter.create(layerPath, { dbBlockSize: layout.blockSize, createdAtMs: createdAt, baseSnapshot: req.base?.id ?? null });
+    for await (const changed of scanChangedChunks(handle, layout, baseMap)) {
+      await writer.addBlock(changed.chunk, changed.data, changed.sha256);
+    }
+    const sameGeometry = baseMap !== null && baseMap.blockSize === layout.blockSize && baseMap.headerSize === layout.headerSize;
+    if (writer.blockCount === 0 && sameGeometry && baseMap.fileSize === layout.fileSize) {
+      await writer.abort();
+      writer = null;
+      return null;
+    }
+
+    const chunks: BlockRef[] = sameGeometry ? baseMap.chunks.slice(0, layout.chunkCount) : [];
+    let layer: LayerRow | null = null;
+    let bytesWritten = 0;
+    if (writer.blockCount > 0) {
+      const finished = await writer.finish();
+      writer = null;
+      await repo.objects.putFile(objectKeys.layer(finished.id), layerPath);
+      for (const e of finished.entries) {
+        const { chunk, ...stored } = e;
+        chunks[chunk] = { ...stored, layer: finished.id };
+      }
+      layer = { id: finished.id, db: req.db, bytes: finished.bytes, createdAt };
+      bytesWritten += finished.bytes;
+    } else {
+      await writer.abort();
+      writer = null;
+    }
+
+    const map: BlockMap = { headerSize: layout.headerSize, blockSize: layout.blockSize, fileSize: layout.fileSize, chunks };
+    const encodedMap = encodeBlockMap(map);
+    const mapId = blockMapId(encodedMap);
+    await repo.objects.put(objectKeys.blockMap(mapId), encodedMap);
+    bytesWritten += encodedMap.length;
+
+    const record: SnapshotRecord = {
+      format: SNAPSHOT_RECORD_FORMAT,
+      parents: req.base ? [req.base.id] : [],
+      blockMap: mapId,
+      message: req.message,
+      author: req.author,
+      time: new Date(createdAt).toISOString(),
+      size: layout.fileSize,
+    };
+    const id = await putSnapshotRecord(repo, record);
+    bytesWritten += encodeSnapshotRecord(record).length;
+
+    return {
+      snapshot: {
+        db: req.db,
+        id,
+        parents: record.parents,
+        blockMap: mapId,
+        layer: layer?.id ?? null,
+        message: record.message,
+        author: record.author,
+        createdAt,
+        sizeBytes: layout.fileSize,
+        blocksChanged: layer ? countChangedChunks(chunks, layer.id) : 0,
+        bytesWritten,
+      },
+      layer,
+    };
+  } finally {
+    await handle.close();
+    if (writer) await writer.abort();
+    await rm(layerPath, { force: true });
+  }
+}
+
+export async function putSnapshotRecord(repo: Repository, record: SnapshotRecord): Promise<string> {
+  const id = snapshotIdOf(record);
+  await repo.objects.put(objectKeys.snapshot(id), encodeSnapshotRecord(record));
+  return id;
+}
+
+function countChangedChunks(chunks: BlockRef[], layer: string): number {
+  return chunks.reduce((n, c) => n + (c.layer === layer ? 1 : 0), 0);
+}

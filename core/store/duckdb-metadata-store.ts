@@ -1,0 +1,433 @@
+/**
+ * The embedded metadata store: a DuckDB file inside the repository (measured: opens in tens of
+ * milliseconds, so a CLI can afford it per operation).
+ *
+ * DuckDB lets one process open a file read-write at a time, so the store is opened per operation
+ * and closed again: a daemon and CLI commands sharing a repository take turns. An open that finds
+ * the file locked retries with backoff for a bounded time, then fails with BusyError naming the
+ * store. Within one process, operations are serialized so transactions never interleave.
+ */
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { AlreadyExistsError, BusyError, ConflictError, LeaseHeldError, NotFoundError } from '../errors.js';
+import type {
+  BranchRow,
+  CommitRequest,
+  DatabaseRow,
+  LayerRow,
+  LeaseGrant,
+  LeaseHolder,
+  MetadataStore,
+  SnapshotRow,
+  TagRow,
+} from './metadata-store.js';
+import { METADATA_MIGRATIONS } from './metadata-schema.js';
+
+type Row = Record<string, unknown>;
+
+export interface DuckDBMetadataStoreOptions {
+  /** How long to keep retrying when another process holds the file. */
+  lockWaitMs?: number;
+  /** Keep the file open between operations (a process that owns the repository alone). */
+  keepOpen?: boolean;
+}
+
+export class DuckDBMetadataStore implements MetadataStore {
+  readonly description: string;
+  private instance: DuckDBInstance | null = null;
+  private connection: DuckDBConnection | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private migrated = false;
+  private readonly lockWaitMs: number;
+  private readonly keepOpen: boolean;
+
+  constructor(
+    readonly path: string,
+    options: DuckDBMetadataStoreOptions = {},
+  ) {
+    this.description = `metadata file ${path}`;
+    this.lockWaitMs = options.lockWaitMs ?? Number(process.env.OPENDUCK_LOCK_WAIT_MS ?? 15_000);
+    this.keepOpen = options.keepOpen ?? false;
+  }
+
+  /** Runs fn with an open connection, one operation at a time. */
+  private use<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      const con = await this.openConnection();
+      try {
+        return await fn(con);
+      } finally {
+        if (!this.keepOpen) this.closeNow();
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async openConnection(): Promise<DuckDBConnection> {
+    if (this.connection) return this.connection;
+    const deadline = Date.now() + this.lockWaitMs;
+    let delay = 5;
+    for (;;) {
+      try {
+        // Small blocks: this file holds kilobytes of rows, and 256 KiB blocks would make every
+        // checkpoint grow it by a quarter megabyte.
+        this.instance = await DuckDBInstance.create(this.path, { default_block_size: '16384', threads: '1' });
+        break;
+      } catch (err) {
+        const msg = (err as Error).message ?? '';
+        if (!/Could not set lock on file/i.test(msg)) throw err;
+        if (Date.now() >= deadline) {
+          const holder = /PID (\d+)/.exec(msg)?.[1];
+          throw new BusyError(this.description, `locked by another process${holder ? ` (pid ${holder})` : ''} for ${this.lockWaitMs} ms`);
+        }
+        await sleep(delay + Math.random() * delay);
+        delay = Math.min(delay * 2, 100);
+      }
+    }
+    this.connection = await this.instance.connect();
+    if (!this.migrated) {
+      await migrate(this.connection);
+      this.migrated = true;
+    }
+    return this.connection;
+  }
+
+  private closeNow(): void {
+    this.connection?.closeSync();
+    this.instance?.closeSync();
+    this.connection = null;
+    this.instance = null;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.closeNow();
+  }
+
+  createDatabase(db: DatabaseRow, initial: SnapshotRow, layer: LayerRow | null): Promise<void> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        if ((await rows(con, 'SELECT 1 FROM databases WHERE name = ?', [db.name])).length) {
+          throw new AlreadyExistsError('database', db.name);
+        }
+        await con.run('INSERT INTO databases VALUES (?, ?, ?)', [db.name, db.defaultBranch, db.createdAt]);
+        await insertSnapshot(con, initial);
+        if (layer) await insertLayer(con, layer);
+        await con.run('INSERT INTO branches VALUES (?, ?, ?, ?)', [db.name, db.defaultBranch, initial.id, db.createdAt]);
+      }),
+    );
+  }
+
+  getDatabase(name: string): Promise<DatabaseRow | null> {
+    return this.use(async (con) => {
+      const r = await rows(con, 'SELECT * FROM databases WHERE name = ?', [name]);
+      return r[0] ? toDatabase(r[0]) : null;
+    });
+  }
+
+  listDatabases(): Promise<DatabaseRow[]> {
+    return this.use(async (con) => (await rows(con, 'SELECT * FROM databases ORDER BY name')).map(toDatabase));
+  }
+
+  dropDatabase(name: string): Promise<void> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        if (!(await rows(con, 'SELECT 1 FROM databases WHERE name = ?', [name])).length) throw new NotFoundError('database', name);
+        for (const table of ['branches', 'tags', 'snapshots', 'leases', 'lease_tokens']) {
+          await con.run(`DELETE FROM ${table} WHERE db = ?`, [name]);
+        }
+        await con.run('DELETE FROM databases WHERE name = ?', [name]);
+      }),
+    );
+  }
+
+  getSnapshot(db: string, id: string): Promise<SnapshotRow | null> {
+    return this.use(async (con) => {
+      const r = await rows(con, 'SELECT * FROM snapshots WHERE db = ? AND id = ?', [db, id]);
+      return r[0] ? toSnapshot(r[0]) : null;
+    });
+  }
+
+  findSnapshotIds(db: string, prefix: string, limit: number): Promise<string[]> {
+    return this.use(async (con) =>
+      (await rows(con, 'SELECT id FROM snapshots WHERE db = ? AND starts_with(id, ?) ORDER BY id LIMIT ?', [db, prefix, limit])).map(
+        (r) => String(r.id),
+      ),
+    );
+  }
+
+  listSnapshots(db: string): Promise<SnapshotRow[]> {
+    return this.use(async (con) =>
+      (await rows(con, 'SELECT * FROM snapshots WHERE db = ? ORDER BY created_at DESC, id', [db])).map(toSnapshot),
+    );
+  }
+
+  putSnapshot(row: SnapshotRow): Promise<void> {
+    return this.use(async (con) => {
+      if (!(await rows(con, 'SELECT 1 FROM snapshots WHERE db = ? AND id = ?', [row.db, row.id])).length) await insertSnapshot(con, row);
+    });
+  }
+
+  getBranch(db: string, name: string): Promise<BranchRow | null> {
+    return this.use(async (con) => {
+      const r = await rows(con, 'SELECT * FROM branches WHERE db = ? AND name = ?', [db, name]);
+      return r[0] ? toBranch(r[0]) : null;
+    });
+  }
+
+  listBranches(db: string): Promise<BranchRow[]> {
+    return this.use(async (con) => (await rows(con, 'SELECT * FROM branches WHERE db = ? ORDER BY name', [db])).map(toBranch));
+  }
+
+  createBranch(row: BranchRow): Promise<void> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        if ((await rows(con, 'SELECT 1 FROM branches WHERE db = ? AND name = ?', [row.db, row.name])).length) {
+          throw new AlreadyExistsError('branch', `${row.db}@${row.name}`);
+        }
+        if (!(await rows(con, 'SELECT 1 FROM snapshots WHERE db = ? AND id = ?', [row.db, row.head])).length) {
+          throw new NotFoundError('snapshot', `${row.db}@${row.head}`);
+        }
+        await con.run('INSERT INTO branches VALUES (?, ?, ?, ?)', [row.db, row.name, row.head, row.createdAt]);
+      }),
+    );
+  }
+
+  deleteBranch(db: string, name: string): Promise<void> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        if (!(await rows(con, 'SELECT 1 FROM branches WHERE db = ? AND name = ?', [db, name])).length) {
+          throw new NotFoundError('branch', `${db}@${name}`);
+        }
+        await con.run('DELETE FROM branches WHERE db = ? AND name = ?', [db, name]);
+      }),
+    );
+  }
+
+  casBranchHead(db: string, name: string, expected: string, next: string, leaseToken?: number): Promise<boolean> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        if (leaseToken !== undefined) await checkLeaseToken(con, db, name, leaseToken);
+        return (await casHead(con, db, name, expected, next)) === 1;
+      }),
+    );
+  }
+
+  getTag(db: string, name: string): Promise<TagRow | null> {
+    return this.use(async (con) => {
+      const r = await rows(con, 'SELECT * FROM tags WHERE db = ? AND name = ?', [db, name]);
+      return r[0] ? toTag(r[0]) : null;
+    });
+  }
+
+  listTags(db: string): Promise<TagRow[]> {
+    return this.use(async (con) => (await rows(con, 'SELECT * FROM tags WHERE db = ? ORDER BY name', [db])).map(toTag));
+  }
+
+  createTag(row: TagRow): Promise<void> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        if ((await rows(con, 'SELECT 1 FROM tags WHERE db = ? AND name = ?', [row.db, row.name])).length) {
+          throw new AlreadyExistsError('tag', `${row.db}@${row.name}`);
+        }
+        if (!(await rows(con, 'SELECT 1 FROM snapshots WHERE db = ? AND id = ?', [row.db, row.snapshot])).length) {
+          throw new NotFoundError('snapshot', `${row.db}@${row.snapshot}`);
+        }
+        await con.run('INSERT INTO tags VALUES (?, ?, ?, ?)', [row.db, row.name, row.snapshot, row.createdAt]);
+      }),
+    );
+  }
+
+  deleteTag(db: string, name: string): Promise<void> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        if (!(await rows(con, 'SELECT 1 FROM tags WHERE db = ? AND name = ?', [db, name])).length) throw new NotFoundError('tag', `${db}@${name}`);
+        await con.run('DELETE FROM tags WHERE db = ? AND name = ?', [db, name]);
+      }),
+    );
+  }
+
+  commitSnapshot(req: CommitRequest): Promise<void> {
+    const { snapshot: s } = req;
+    return this.use((con) =>
+      transaction(con, async () => {
+        if (req.leaseToken !== undefined) await checkLeaseToken(con, s.db, req.branch, req.leaseToken);
+        if (!(await rows(con, 'SELECT 1 FROM snapshots WHERE db = ? AND id = ?', [s.db, s.id])).length) await insertSnapshot(con, s);
+        if (req.layer) await insertLayer(con, req.layer);
+        if ((await casHead(con, s.db, req.branch, req.expectedHead, s.id)) !== 1) {
+          throw new ConflictError(`${s.db}@${req.branch}`, `branch ${s.db}@${req.branch} moved while the snapshot was being made; nothing was committed`);
+        }
+      }),
+    );
+  }
+
+  listLayers(): Promise<LayerRow[]> {
+    return this.use(async (con) =>
+      (await rows(con, 'SELECT * FROM layers ORDER BY id')).map((r) => ({
+        id: String(r.id),
+        db: String(r.db),
+        bytes: Number(r.bytes),
+        createdAt: Number(r.created_at),
+      })),
+    );
+  }
+
+  acquireLease(db: string, branch: string, holder: LeaseHolder, ttlMs: number, isDead: (h: LeaseHolder) => boolean): Promise<LeaseGrant> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        const now = Date.now();
+        const existing = (await rows(con, 'SELECT * FROM leases WHERE db = ? AND branch = ?', [db, branch]))[0];
+        if (existing) {
+          const current = toLease(existing);
+          if (current.expiresAt > now && !isDead(current.holder)) throw new LeaseHeldError(`${db}@${branch}`, current.holder.description);
+        }
+        const token = await nextToken(con, db, branch);
+        const grant: LeaseGrant = { db, branch, holder, token, expiresAt: now + ttlMs };
+        const values = [holder.description, holder.host, holder.pid, token, grant.expiresAt, db, branch];
+        if (existing) {
+          await con.run('UPDATE leases SET holder = ?, holder_host = ?, holder_pid = ?, token = ?, expires_at = ? WHERE db = ? AND branch = ?', values);
+        } else {
+          await con.run('INSERT INTO leases (holder, holder_host, holder_pid, token, expires_at, db, branch) VALUES (?, ?, ?, ?, ?, ?, ?)', values);
+        }
+        return grant;
+      }),
+    );
+  }
+
+  renewLease(grant: LeaseGrant, ttlMs: number): Promise<LeaseGrant> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        await checkLeaseToken(con, grant.db, grant.branch, grant.token);
+        const expiresAt = Date.now() + ttlMs;
+        await con.run('UPDATE leases SET expires_at = ? WHERE db = ? AND branch = ? AND token = ?', [expiresAt, grant.db, grant.branch, grant.token]);
+        return { ...grant, expiresAt };
+      }),
+    );
+  }
+
+  releaseLease(grant: LeaseGrant): Promise<void> {
+    return this.use(async (con) => {
+      await con.run('DELETE FROM leases WHERE db = ? AND branch = ? AND token = ?', [grant.db, grant.branch, grant.token]);
+    });
+  }
+
+  getLease(db: string, branch: string): Promise<LeaseGrant | null> {
+    return this.use(async (con) => {
+      const r = (await rows(con, 'SELECT * FROM leases WHERE db = ? AND branch = ?', [db, branch]))[0];
+      return r ? toLease(r) : null;
+    });
+  }
+}
+
+async function migrate(con: DuckDBConnection): Promise<void> {
+  await con.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+  const applied = new Set((await rows(con, 'SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+  for (const m of METADATA_MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    await transaction(con, async () => {
+      for (const stmt of m.statements) await con.run(stmt);
+      await con.run('INSERT INTO schema_migrations VALUES (?, ?)', [m.version, Date.now()]);
+    });
+  }
+}
+
+async function transaction<T>(con: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+  await con.run('BEGIN TRANSACTION');
+  try {
+    const result = await fn();
+    await con.run('COMMIT');
+    return result;
+  } catch (err) {
+    await con.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+async function rows(con: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  const reader = await con.runAndReadAll(sql, params);
+  return reader.getRowObjectsJS() as Row[];
+}
+
+async function casHead(con: DuckDBConnection, db: string, name: string, expected: string, next: string): Promise<number> {
+  const r = await con.run('UPDATE branches SET head = ? WHERE db = ? AND name = ? AND head = ?', [next, db, name, expected]);
+  return r.rowsChanged;
+}
+
+async function checkLeaseToken(con: DuckDBConnection, db: string, branch: string, token: number): Promise<void> {
+  const r = (await rows(con, 'SELECT token FROM leases WHERE db = ? AND branch = ?', [db, branch]))[0];
+  if (!r || Number(r.token) !== token) {
+    throw new ConflictError(`${db}@${branch}`, `write lease on ${db}@${branch} was lost (it expired and was taken over); nothing was committed`);
+  }
+}
+
+async function nextToken(con: DuckDBConnection, db: string, branch: string): Promise<number> {
+  const r = (await rows(con, 'SELECT last_token FROM lease_tokens WHERE db = ? AND branch = ?', [db, branch]))[0];
+  const token = r ? Number(r.last_token) + 1 : 1;
+  if (r) await con.run('UPDATE lease_tokens SET last_token = ? WHERE db = ? AND branch = ?', [token, db, branch]);
+  else await con.run('INSERT INTO lease_tokens VALUES (?, ?, ?)', [db, branch, token]);
+  return token;
+}
+
+async function insertSnapshot(con: DuckDBConnection, s: SnapshotRow): Promise<void> {
+  await con.run('INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+    s.db,
+    s.id,
+    s.parents.join(','),
+    s.blockMap,
+    s.layer,
+    s.message,
+    s.author,
+    s.createdAt,
+    s.sizeBytes,
+    s.blocksChanged,
+    s.bytesWritten,
+  ]);
+}
+
+async function insertLayer(con: DuckDBConnection, l: LayerRow): Promise<void> {
+  await con.run('INSERT INTO layers VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [l.id, l.db, l.bytes, l.createdAt]);
+}
+
+function toDatabase(r: Row): DatabaseRow {
+  return { name: String(r.name), defaultBranch: String(r.default_branch), createdAt: Number(r.created_at) };
+}
+
+function toBranch(r: Row): BranchRow {
+  return { db: String(r.db), name: String(r.name), head: String(r.head), createdAt: Number(r.created_at) };
+}
+
+function toTag(r: Row): TagRow {
+  return { db: String(r.db), name: String(r.name), snapshot: String(r.snapshot), createdAt: Number(r.created_at) };
+}
+
+function toSnapshot(r: Row): SnapshotRow {
+  const parents = String(r.parents);
+  return {
+    db: String(r.db),
+    id: String(r.id),
+    parents: parents ? parents.split(',') : [],
+    blockMap: String(r.block_map),
+    layer: r.layer === null || r.layer === undefined ? null : String(r.layer),
+    message: String(r.message),
+    author: String(r.author),
+    createdAt: Number(r.created_at),
+    sizeBytes: Number(r.size_bytes),
+    blocksChanged: Number(r.blocks_changed),
+    bytesWritten: Number(r.bytes_written),
+  };
+}
+
+function toLease(r: Row): LeaseGrant {
+  return {
+    db: String(r.db),
+    branch: String(r.branch),
+    holder: { description: String(r.holder), host: String(r.holder_host), pid: Number(r.holder_pid) },
+    token: Number(r.token),
+    expiresAt: Number(r.expires_at),
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,64 @@
+/**
+ * Versioned migrations of the metadata schema. The SQL is the common subset of DuckDB and
+ * PostgreSQL, so both stores apply the same list and stay in step.
+ */
+export interface Migration {
+  version: number;
+  statements: string[];
+}
+
+export const METADATA_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    statements: [
+      `CREATE TABLE databases (
+        name VARCHAR PRIMARY KEY,
+        default_branch VARCHAR NOT NULL,
+        created_at BIGINT NOT NULL)`,
+      `CREATE TABLE snapshots (
+        db VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        parents VARCHAR NOT NULL,
+        block_map VARCHAR NOT NULL,
+        layer VARCHAR,
+        message VARCHAR NOT NULL,
+        author VARCHAR NOT NULL,
+        created_at BIGINT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        blocks_changed BIGINT NOT NULL,
+        bytes_written BIGINT NOT NULL,
+        PRIMARY KEY (db, id))`,
+      `CREATE TABLE branches (
+        db VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        head VARCHAR NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (db, name))`,
+      `CREATE TABLE tags (
+        db VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        snapshot VARCHAR NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (db, name))`,
+      `CREATE TABLE layers (
+        id VARCHAR PRIMARY KEY,
+        db VARCHAR NOT NULL,
+        bytes BIGINT NOT NULL,
+        created_at BIGINT NOT NULL)`,
+      `CREATE TABLE leases (
+        db VARCHAR NOT NULL,
+        branch VARCHAR NOT NULL,
+        holder VARCHAR NOT NULL,
+        holder_host VARCHAR NOT NULL,
+        holder_pid BIGINT NOT NULL,
+        token BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (db, branch))`,
+      `CREATE TABLE lease_tokens (
+        db VARCHAR NOT NULL,
+        branch VARCHAR NOT NULL,
+        last_token BIGINT NOT NULL,
+        PRIMARY KEY (db, branch))`,
+    ],
+  },
+];

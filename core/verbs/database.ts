@@ -1,0 +1,65 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { closeDuckDBSession, openDuckDBSession } from '../duckdb-session.js';
+import { AlreadyExistsError, NotFoundError } from '../errors.js';
+import { validateName } from '../names.js';
+import type { Repository } from '../repository.js';
+import { sealFile } from '../seal.js';
+import type { DatabaseRow } from '../store/metadata-store.js';
+import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
+
+export const DEFAULT_BRANCH = 'main';
+
+export interface CreatedDatabase {
+  name: string;
+  branch: string;
+  snapshot: string;
+}
+
+/** A new database starts with branch main at a first snapshot of an empty DuckDB file. */
+export async function createDatabase(repo: Repository, name: string): Promise<CreatedDatabase> {
+  validateName('database', name);
+  if (await repo.metadata.getDatabase(name)) throw new AlreadyExistsError('database', name);
+  const wc = new WorkingCopy(repo, name);
+  // Leftovers of an earlier create that died before its metadata commit.
+  await rm(wc.dir, { recursive: true, force: true });
+  await mkdir(wc.dir, { recursive: true });
+  const session = await openDuckDBSession(wc.path, name, false);
+  await closeDuckDBSession(session, true);
+  const sealed = await sealFile(repo, { db: name, path: wc.path, base: null, message: `create database ${name}`, author: repo.author() });
+  if (!sealed) throw new Error('sealing a new database produced no snapshot');
+  await repo.metadata.createDatabase({ name, defaultBranch: DEFAULT_BRANCH, createdAt: sealed.snapshot.createdAt }, sealed.snapshot, sealed.layer);
+  await wc.writeState({ branch: DEFAULT_BRANCH, base: sealed.snapshot.id });
+  return { name, branch: DEFAULT_BRANCH, snapshot: sealed.snapshot.id };
+}
+
+export interface DatabaseSummary extends DatabaseRow {
+  branches: number;
+  snapshots: number;
+  currentBranch: string;
+}
+
+export async function listDatabases(repo: Repository): Promise<DatabaseSummary[]> {
+  const out: DatabaseSummary[] = [];
+  for (const d of await repo.metadata.listDatabases()) {
+    out.push({
+      ...d,
+      branches: (await repo.metadata.listBranches(d.name)).length,
+      snapshots: (await repo.metadata.listSnapshots(d.name)).length,
+      currentBranch: await new WorkingCopy(repo, d.name).currentBranch(),
+    });
+  }
+  return out;
+}
+
+/** Drops the database's refs, history rows and working copy. Its objects stay until gc. */
+export async function dropDatabase(repo: Repository, name: string): Promise<void> {
+  validateName('database', name);
+  if (!(await repo.metadata.getDatabase(name))) throw new NotFoundError('database', name);
+  const locked = await lockWorkingCopy(repo, name, 'openduck db drop');
+  try {
+    await repo.metadata.dropDatabase(name);
+    await rm(locked.wc.dir, { recursive: true, force: true });
+  } finally {
+    await locked.release().catch(() => undefined);
+  }
+}

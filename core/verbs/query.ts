@@ -1,0 +1,113 @@
+import type { DuckDBResult } from '@duckdb/node-api';
+import { closeDuckDBSession, isReadOnlyViolation, openDuckDBSession, type DuckDBSession } from '../duckdb-session.js';
+import { errorMessage, InvalidArgumentError, OpenDuckError, ReadOnlyError, SqlError } from '../errors.js';
+import { shortId } from '../hash.js';
+import { parseRef, resolveRef } from '../refs.js';
+import type { Repository } from '../repository.js';
+import { materializeSnapshot } from '../snapshot-cache.js';
+import { toJsonValue } from '../values.js';
+import { lockWorkingCopy, type LockedWorkingCopy } from '../working-copy.js';
+import type { Json } from '@duckdb/node-api';
+
+/**
+ * SQL against one database. `--db DB` opens the current branch's working copy read-write (taking
+ * the branch's write lease); any `DB@…` ref opens that committed snapshot read-only, without a
+ * lease, so readers never wait for writers.
+ */
+export class QuerySession {
+  private constructor(
+    readonly db: string,
+    /** What the session reads, for messages: "shop (working copy of main)" or "shop@3f2a9c1e07aa". */
+    readonly label: string,
+    /** The snapshot a read-only session reads; null for the working copy. */
+    readonly snapshot: string | null,
+    private readonly session: DuckDBSession,
+    private readonly locked: LockedWorkingCopy | null,
+  ) {}
+
+  static async open(repo: Repository, ref: string, purpose = 'openduck query'): Promise<QuerySession> {
+    const parsed = parseRef(ref);
+    if (parsed.rev === null && parsed.ancestry === 0) {
+      const locked = await lockWorkingCopy(repo, parsed.db, purpose);
+      try {
+        const session = await openDuckDBSession(locked.wc.path, parsed.db, false);
+        return new QuerySession(parsed.db, `${parsed.db} (working copy of ${locked.state.branch})`, null, session, locked);
+      } catch (err) {
+        await locked.release();
+        throw err;
+      }
+    }
+    const resolved = await resolveRef(repo, parsed);
+    const path = await materializeSnapshot(repo, resolved.snapshot);
+    const session = await openDuckDBSession(path, parsed.db, true);
+    const label = `${parsed.db}@${resolved.kind === 'id' ? shortId(resolved.snapshot.id) : parsed.rev}`;
+    return new QuerySession(parsed.db, label, resolved.snapshot.id, session, null);
+  }
+
+  get readOnly(): boolean {
+    return this.locked === null;
+  }
+
+  /** Runs every statement in `sql` and returns the last one's result as a stream. */
+  async run(sql: string): Promise<DuckDBResult> {
+    if (!sql.trim()) throw new InvalidArgumentError('no SQL given');
+    try {
+      const statements = await this.session.connection.extractStatements(sql);
+      if (statements.count === 0) throw new InvalidArgumentError('no SQL statement found');
+      for (let i = 0; i < statements.count - 1; i++) await (await statements.prepare(i)).run();
+      return await (await statements.prepare(statements.count - 1)).stream();
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  /** Runs SQL and returns all rows as JSON-ready objects; for scripts and small results. */
+  async all(sql: string): Promise<{ columns: string[]; rows: Record<string, Json>[] }> {
+    const result = await this.run(sql);
+    const columns = result.deduplicatedColumnNames();
+    const types = result.columnTypes();
+    const rows: Record<string, Json>[] = [];
+    try {
+      for await (const chunk of result) {
+        for (const row of chunk.getRows()) {
+          const obj: Record<string, Json> = {};
+          row.forEach((v, i) => (obj[columns[i]!] = toJsonValue(v, types[i]!)));
+          rows.push(obj);
+        }
+      }
+    } catch (err) {
+      throw this.translate(err);
+    }
+    return { columns, rows };
+  }
+
+  translate(err: unknown): Error {
+    if (err instanceof OpenDuckError) return err;
+    const message = errorMessage(err).split('\n')[0]!;
+    if (this.readOnly && isReadOnlyViolation(err)) return new ReadOnlyError(this.label, 'writes are refused');
+    return new SqlError(this.label, message);
+  }
+
+  interrupt(): void {
+    this.session.connection.interrupt();
+  }
+
+  /** Checkpoints the working copy (so no WAL is left) and releases the write lease. */
+  async close(): Promise<void> {
+    try {
+      await closeDuckDBSession(this.session, !this.readOnly);
+    } finally {
+      await this.locked?.release();
+    }
+  }
+}
+
+/** One-shot convenience: open, run, close. */
+export async function query(repo: Repository, ref: string, sql: string): Promise<{ columns: string[]; rows: Record<string, Json>[] }> {
+  const session = await QuerySession.open(repo, ref);
+  try {
+    return await session.all(sql);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * A database's working copy: one DuckDB file that SQL writes to, plus a small state file saying
+ * which branch it is on and which snapshot it was made from (its base).
+ *
+ * Operations that move the working copy (checkout, restore, and the commit step of a seal) first
+ * record their intent in the state file. If the process dies halfway, the next writer finds the
+ * intent and finishes it: when the target snapshot exists, the file is brought to exactly that
+ * snapshot (only differing blocks are rewritten); when it does not, the commit never happened and
+ * the intent is dropped. Either way no committed data is lost and the file is never left torn.
+ */
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyBlockMap, BlockReader, scanChangedChunks, type ApplyResult } from './blocks.js';
+import { closeDuckDBSession, openDuckDBSession } from './duckdb-session.js';
+import { ConflictError, NotFoundError } from './errors.js';
+import { openDuckDBFile } from './format/duckdb-file.js';
+import { writeFileAtomic } from './fs-util.js';
+import { shortId } from './hash.js';
+import { acquireLeases, releaseAll, type WriteLease } from './lease.js';
+import { mustGetSnapshot } from './refs.js';
+import type { Repository } from './repository.js';
+import type { SnapshotRow } from './store/metadata-store.js';
+
+export interface WorkingCopyState {
+  branch: string;
+  base: string;
+  /** An interrupted move to `target` on `branch`, finished or dropped by recovery. */
+  move?: { branch: string; target: string };
+}
+
+export class WorkingCopy {
+  constructor(
+    readonly repo: Repository,
+    readonly db: string,
+  ) {}
+
+  get dir(): string {
+    return this.repo.workdir(this.db);
+  }
+
+  get path(): string {
+    return join(this.dir, `${this.db}.duckdb`);
+  }
+
+  get walPath(): string {
+    return `${this.path}.wal`;
+  }
+
+  private get statePath(): string {
+    return join(this.dir, 'state.json');
+  }
+
+  async readState(): Promise<WorkingCopyState | null> {
+    try {
+      return JSON.parse(await readFile(this.statePath, 'utf8')) as WorkingCopyState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async writeState(state: WorkingCopyState): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(this.statePath, JSON.stringify(state, null, 2) + '\n');
+  }
+
+  /** The branch the working copy is on, recreating a missing working copy on the default branch. */
+  async currentBranch(): Promise<string> {
+    const state = await this.readState();
+    if (state) return state.move?.branch ?? state.branch;
+    const database = await this.repo.metadata.getDatabase(this.db);
+    if (!database) throw new NotFoundError('database', this.db);
+    return database.defaultBranch;
+  }
+
+  /** Folds a leftover WAL into the file, so the file alone is the content. */
+  async checkpoint(): Promise<void> {
+    const wal = await stat(this.walPath).catch(() => null);
+    if (!wal) return;
+    const session = await openDuckDBSession(this.path, this.db, false);
+    await closeDuckDBSession(session, true);
+  }
+
+  /** Whether the file differs from `base`. Call after checkpoint(). */
+  async isDirty(base: SnapshotRow): Promise<boolean> {
+    const map = await this.repo.blockMap(base.blockMap);
+    const { handle, layout } = await openDuckDBFile(this.path);
+    try {
+      if (layout.fileSize !== map.fileSize) return true;
+      for await (const _ of scanChangedChunks(handle, layout, map)) return true;
+      return false;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Rewrites the file to hold `target`'s content; only differing chunks are written. */
+  async apply(target: SnapshotRow): Promise<ApplyResult> {
+    const map = await this.repo.blockMap(target.blockMap);
+    await mkdir(this.dir, { recursive: true });
+    await rm(this.walPath, { force: true });
+    const fresh = !(await stat(this.path).catch(() => null));
+    return applyBlockMap(this.path, map, new BlockReader(this.repo.objects), fresh);
+  }
+
+  /**
+   * Finishes or drops an interrupted move, and rebuilds a missing working copy. Call while
+   * holding the branch's lease. Returns the settled state.
+   */
+  async recover(): Promise<WorkingCopyState> {
+    let state = await this.readState();
+    if (!state) {
+      const database = await this.repo.metadata.getDatabase(this.db);
+      if (!database) throw new NotFoundError('database', this.db);
+      const branch = await this.repo.metadata.getBranch(this.db, database.defaultBranch);
+      if (!branch) throw new NotFoundError('branch', `${this.db}@${database.defaultBranch}`);
+      state = { branch: branch.name, base: branch.head, move: { branch: branch.name, target: branch.head } };
+    }
+    if (state.move) {
+      const target = await this.repo.metadata.getSnapshot(this.db, state.move.target);
+      if (target) {
+        await this.apply(target);
+        state = { branch: state.move.branch, base: target.id };
+      } else {
+        state = { branch: state.branch, base: state.base };
+      }
+      await this.writeState(state);
+    }
+    return state;
+  }
+}
+
+/** A working copy held for writing: the lease on its branch (and any others asked for) is taken. */
+export interface LockedWorkingCopy {
+  wc: WorkingCopy;
+  state: WorkingCopyState;
+  leases: WriteLease[];
+  /** The lease on the working copy's own branch. */
+  lease: WriteLease;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the write lease on the working copy's branch (plus `alsoLock` branches), recovers any
+ * interrupted operation, and checks that the working copy still sits on its branch head. A branch
+ * head that moved elsewhere is followed when the working copy is clean.
+ */
+export async function lockWorkingCopy(repo: Repository, db: string, purpose: string, alsoLock: string[] = []): Promise<LockedWorkingCopy> {
+  const wc = new WorkingCopy(repo, db);
+  for (let attempt = 0; ; attempt++) {
+    const branch = await wc.currentBranch();
+    const leases = await acquireLeases(repo.metadata, db, [branch, ...alsoLock], { purpose });
+    try {
+      // A checkout may have switched branches while we waited for the lease.
+      if ((await wc.currentBranch()) !== branch) {
+        if (attempt < 3) {
+          await releaseAll(leases);
+          continue;
+        }
+        throw new ConflictError(`${db}`, `working copy of ${db} keeps switching branches; try again`);
+      }
+      let state = await wc.recover();
+      const head = await repo.metadata.getBranch(db, state.branch);
+      if (!head) throw new NotFoundError('branch', `${db}@${state.branch}`, 'the working copy is on a branch that no longer exists');
+      if (head.head !== state.base) {
+        await wc.checkpoint();
+        if (await wc.isDirty(await mustGetSnapshot(repo, db, state.base))) {
+          throw new ConflictError(
+            `${db}@${state.branch}`,
+            `${db}@${state.branch} moved to ${shortId(head.head)} but the working copy, made from ${shortId(state.base)}, has unsnapshotted changes`,
+          );
+        }
+        state = { branch: state.branch, base: head.head, move: { branch: state.branch, target: head.head } };
+        await wc.writeState(state);
+        state = await wc.recover();
+      }
+      const lease = leases.find((l) => l.branch === state.branch)!;
+      return { wc, state, leases, lease, release: () => releaseAll(leases) };
+    } catch (err) {
+      await releaseAll(leases);
+      throw err;
+    }
+  }
+}

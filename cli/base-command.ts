@@ -1,0 +1,62 @@
+/**
+ * What every command shares: finding the repository, one-line errors (a stack only with --debug),
+ * and `--json` for machine output (results on stdout, diagnostics on stderr).
+ */
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { OpenDuckError, errorMessage } from '../core/errors.js';
+import { Repository } from '../core/repository.js';
+
+export abstract class OpenDuckCommand extends Command {
+  static override baseFlags = {
+    repo: Flags.string({
+      description: 'repository folder (default: $OPENDUCK_REPO, else .openduck found from the current directory up)',
+      helpGroup: 'GLOBAL',
+    }),
+    debug: Flags.boolean({ description: 'show stack traces on errors', helpGroup: 'GLOBAL' }),
+  };
+
+  private repository: Repository | null = null;
+
+  protected async openRepository(flags: { repo?: string }): Promise<Repository> {
+    this.repository = await Repository.open({ repo: flags.repo });
+    return this.repository;
+  }
+
+  /** Writes to stdout honouring backpressure, so large results stream with bounded memory. */
+  protected async out(text: string): Promise<void> {
+    if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  }
+
+  /** Diagnostics and progress go to stderr so stdout stays parseable. */
+  protected note(text: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(text + '\n');
+  }
+
+  protected override async catch(err: Interfaces.CommandError): Promise<void> {
+    if (err instanceof Errors.ExitError) throw err;
+    const debug = this.argv.includes('--debug') || !!process.env.OPENDUCK_DEBUG;
+    process.exitCode = typeof err.exitCode === 'number' && err.exitCode !== 0 ? err.exitCode : 1;
+    const line = oneLine(err);
+    if (this.jsonEnabled()) {
+      const code = err instanceof OpenDuckError ? err.code : 'ERROR';
+      process.stdout.write(JSON.stringify({ error: { code, message: line } }) + '\n');
+    }
+    process.stderr.write(`error: ${line}\n`);
+    if (debug && err.stack) process.stderr.write(err.stack + '\n');
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    await this.repository?.close().catch(() => undefined);
+    await super.finally(err);
+  }
+}
+
+function oneLine(err: Error): string {
+  if (err instanceof OpenDuckError) return err.message.split('\n')[0]!;
+  if (err instanceof Errors.CLIError) {
+    // oclif's parse errors span lines ("Missing 1 required arg:\ndb …\nSee more help with --help").
+    const lines = errorMessage(err).split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help/.test(l));
+    return `${lines.join(': ').replace(/:\s*:/g, ':')} (see --help)`;
+  }
+  return errorMessage(err).split('\n')[0]!;
+}

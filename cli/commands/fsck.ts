@@ -1,0 +1,26 @@
+import { Args } from '@oclif/core';
+import { OpenDuckCommand } from '../base-command.js';
+import { fsck } from '../../core/verbs/fsck.js';
+import { formatBytes } from '../render/format.js';
+
+export default class Fsck extends OpenDuckCommand {
+  static override summary = 'Verify every reachable object';
+  static override description =
+    "Checks each snapshot record, block map and layer against its checksums, and that every branch and tag points at a snapshot that exists. Exits non-zero naming each corrupt or missing object.";
+  static override examples = ['<%= config.bin %> fsck', '<%= config.bin %> fsck shop --json'];
+  static override enableJsonFlag = true;
+  static override args = { db: Args.string({ description: 'check only this database' }) };
+
+  async run() {
+    const { args, flags } = await this.parse(Fsck);
+    const r = await fsck(await this.openRepository(flags), args.db);
+    for (const p of r.problems) process.stderr.write(`${p.object}: ${p.problem}\n`);
+    this.log(
+      `${r.ok ? 'ok' : 'FAILED'}: ${r.snapshots} snapshots, ${r.blockMaps} block maps, ${r.layers} layers, ${formatBytes(r.bytesVerified)} verified` +
+        (r.problems.length ? `; ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : '') +
+        (r.unreferenced.length ? `; ${r.unreferenced.length} unreferenced objects (reclaimable)` : ''),
+    );
+    if (!r.ok) process.exitCode = 1;
+    return r;
+  }
+}

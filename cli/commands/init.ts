@@ -1,0 +1,17 @@
+import { OpenDuckCommand } from '../base-command.js';
+import { Repository } from '../../core/repository.js';
+
+export default class Init extends OpenDuckCommand {
+  static override summary = 'Create an empty repository';
+  static override description = 'Creates ./.openduck (or the folder given by --repo or $OPENDUCK_REPO). Refuses to re-initialise an existing repository.';
+  static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --repo /data/warehouse'];
+  static override enableJsonFlag = true;
+
+  async run(): Promise<{ repository: string }> {
+    const { flags } = await this.parse(Init);
+    const repo = await Repository.init(flags.repo ?? process.env.OPENDUCK_REPO);
+    await repo.close();
+    this.log(`Initialized empty OpenDuck repository in ${repo.root}`);
+    return { repository: repo.root };
+  }
+}

@@ -1,0 +1,56 @@
+import { Args, Flags } from '@oclif/core';
+import { readFile } from 'node:fs/promises';
+import { OpenDuckCommand } from '../base-command.js';
+import { QuerySession } from '../../core/verbs/query.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { renderResult, type ResultFormat } from '../render/result.js';
+
+export default class Query extends OpenDuckCommand {
+  static override summary = 'Run SQL against a database or a snapshot';
+  static override description = `SQL comes from the argument, --file, or stdin. --db DB opens the current branch's working copy read-write. Any DB@REF (branch, tag, snapshot id prefix, BRANCH~N) reads that committed snapshot read-only.`;
+  static override examples = [
+    `<%= config.bin %> query --db shop "CREATE TABLE users AS SELECT range AS id FROM range(10)"`,
+    `<%= config.bin %> query --db shop@3f2a9c1e07aa "SELECT count(*) FROM users" --format json`,
+    `echo "SELECT 42" | <%= config.bin %> query --db shop@main --format csv`,
+  ];
+  static override args = { sql: Args.string({ description: 'SQL to run (several statements allowed; the last one is printed)' }) };
+  static override flags = {
+    db: Flags.string({ char: 'd', required: true, description: 'DB, or DB@BRANCH / DB@TAG / DB@ID / DB@BRANCH~N for a read-only snapshot' }),
+    format: Flags.string({ char: 'f', options: ['table', 'json', 'csv'], default: 'table', description: 'output format' }),
+    file: Flags.string({ description: 'read SQL from this file' }),
+    json: Flags.boolean({ description: 'same as --format json' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Query);
+    const sql = await readSql(args.sql, flags.file);
+    const repo = await this.openRepository(flags);
+    const session = await QuerySession.open(repo, flags.db);
+    const onSigint = () => session.interrupt();
+    process.once('SIGINT', onSigint);
+    try {
+      const result = await session.run(sql);
+      const format = (flags.json ? 'json' : flags.format) as ResultFormat;
+      await renderResult(result, format, (t) => this.out(t), (e) => session.translate(e));
+    } finally {
+      process.off('SIGINT', onSigint);
+      await session.close();
+    }
+  }
+}
+
+async function readSql(arg: string | undefined, file: string | undefined): Promise<string> {
+  if (arg !== undefined && file !== undefined) throw new InvalidArgumentError('give SQL either as an argument or with --file, not both');
+  if (arg !== undefined) return arg;
+  if (file !== undefined) {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot read SQL file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  if (process.stdin.isTTY) throw new InvalidArgumentError('no SQL given: pass it as an argument, with --file, or on stdin');
+  const parts: Buffer[] = [];
+  for await (const part of process.stdin) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,143 @@
+/**
+ * The contract every MetadataStore implementation meets. The embedded DuckDB store runs it here;
+ * the PostgreSQL store runs the same suite against a real server.
+ */
+import { describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
+import type { LeaseHolder, MetadataStore, SnapshotRow } from '../../core/store/metadata-store.js';
+import { AlreadyExistsError, ConflictError, LeaseHeldError, NotFoundError } from '../../core/errors.js';
+
+const id = (n: number) => n.toString(16).padStart(64, '0');
+
+function snapshot(db: string, n: number, parent?: number): SnapshotRow {
+  return {
+    db,
+    id: id(n),
+    parents: parent === undefined ? [] : [id(parent)],
+    blockMap: id(1000 + n),
+    layer: id(2000 + n),
+    message: `snapshot ${n}`,
+    author: 'tester',
+    createdAt: 1_700_000_000_000 + n,
+    sizeBytes: 100 * n,
+    blocksChanged: n,
+    bytesWritten: 10 * n,
+  };
+}
+
+const holder = (pid: number, host = hostname()): LeaseHolder => ({ description: `pid ${pid} on ${host} (test)`, host, pid });
+
+async function withDatabase(store: MetadataStore, db: string): Promise<void> {
+  await store.createDatabase({ name: db, defaultBranch: 'main', createdAt: 1 }, snapshot(db, 1), { id: id(2001), db, bytes: 10, createdAt: 1 });
+}
+
+export function metadataStoreConformance(name: string, make: () => Promise<MetadataStore>): void {
+  describe(`MetadataStore conformance: ${name}`, () => {
+    it('creates a database with its first snapshot and main branch, once', async () => {
+      const store = await make();
+      await withDatabase(store, 'shop');
+      expect(await store.getDatabase('shop')).toMatchObject({ name: 'shop', defaultBranch: 'main' });
+      expect(await store.getBranch('shop', 'main')).toMatchObject({ head: id(1) });
+      expect(await store.getSnapshot('shop', id(1))).toEqual(snapshot('shop', 1));
+      await expect(withDatabase(store, 'shop')).rejects.toThrow(AlreadyExistsError);
+      expect((await store.listDatabases()).map((d) => d.name)).toEqual(['shop']);
+      expect(await store.listLayers()).toEqual([{ id: id(2001), db: 'shop', bytes: 10, createdAt: 1 }]);
+      await store.close();
+    });
+
+    it('commits by compare-and-swap on the branch head', async () => {
+      const store = await make();
+      await withDatabase(store, 'shop');
+      await store.commitSnapshot({ snapshot: snapshot('shop', 2, 1), layer: null, branch: 'main', expectedHead: id(1) });
+      expect((await store.getBranch('shop', 'main'))!.head).toBe(id(2));
+      // A second writer that built on the old head loses, and leaves nothing behind.
+      await expect(store.commitSnapshot({ snapshot: snapshot('shop', 3, 1), layer: null, branch: 'main', expectedHead: id(1) })).rejects.toThrow(
+        ConflictError,
+      );
+      expect(await store.getSnapshot('shop', id(3))).toBeNull();
+      expect(await store.casBranchHead('shop', 'main', id(1), id(1))).toBe(false);
+      expect(await store.casBranchHead('shop', 'main', id(2), id(1))).toBe(true);
+      await store.close();
+    });
+
+    it('finds snapshots by id prefix and lists them newest first', async () => {
+      const store = await make();
+      await withDatabase(store, 'shop');
+      await store.commitSnapshot({ snapshot: snapshot('shop', 2, 1), layer: null, branch: 'main', expectedHead: id(1) });
+      await store.putSnapshot({ ...snapshot('shop', 3, 1), id: 'abcdef0' + '1'.repeat(57) });
+      await store.putSnapshot({ ...snapshot('shop', 4, 1), id: 'abcdef0' + '2'.repeat(57) });
+      expect(await store.findSnapshotIds('shop', 'abcdef0', 10)).toHaveLength(2);
+      expect(await store.findSnapshotIds('shop', 'abcdef01', 10)).toEqual(['abcdef0' + '1'.repeat(57)]);
+      expect(await store.findSnapshotIds('other', 'abcdef0', 10)).toEqual([]);
+      expect((await store.listSnapshots('shop')).map((s) => s.createdAt)).toEqual([...(await store.listSnapshots('shop')).map((s) => s.createdAt)].sort((a, b) => b - a));
+      await store.close();
+    });
+
+    it('manages branches and tags with clear errors', async () => {
+      const store = await make();
+      await withDatabase(store, 'shop');
+      await store.createBranch({ db: 'shop', name: 'dev', head: id(1), createdAt: 2 });
+      await expect(store.createBranch({ db: 'shop', name: 'dev', head: id(1), createdAt: 2 })).rejects.toThrow(AlreadyExistsError);
+      await expect(store.createBranch({ db: 'shop', name: 'x', head: id(99), createdAt: 2 })).rejects.toThrow(NotFoundError);
+      expect((await store.listBranches('shop')).map((b) => b.name)).toEqual(['dev', 'main']);
+      await store.deleteBranch('shop', 'dev');
+      await expect(store.deleteBranch('shop', 'dev')).rejects.toThrow(NotFoundError);
+      await store.createTag({ db: 'shop', name: 'v1', snapshot: id(1), createdAt: 3 });
+      await expect(store.createTag({ db: 'shop', name: 'v1', snapshot: id(1), createdAt: 3 })).rejects.toThrow(AlreadyExistsError);
+      expect(await store.getTag('shop', 'v1')).toMatchObject({ snapshot: id(1) });
+      await store.deleteTag('shop', 'v1');
+      expect(await store.listTags('shop')).toEqual([]);
+      await store.close();
+    });
+
+    it('drops a database and everything hanging off it', async () => {
+      const store = await make();
+      await withDatabase(store, 'shop');
+      await withDatabase(store, 'other');
+      await store.createTag({ db: 'shop', name: 'v1', snapshot: id(1), createdAt: 3 });
+      await store.dropDatabase('shop');
+      expect(await store.getDatabase('shop')).toBeNull();
+      expect(await store.listBranches('shop')).toEqual([]);
+      expect(await store.listSnapshots('shop')).toEqual([]);
+      expect(await store.listTags('shop')).toEqual([]);
+      expect(await store.getBranch('other', 'main')).not.toBeNull();
+      await expect(store.dropDatabase('shop')).rejects.toThrow(NotFoundError);
+      await store.close();
+    });
+
+    it('grants one write lease per branch with increasing fencing tokens', async () => {
+      const store = await make();
+      await withDatabase(store, 'shop');
+      const alive = () => false;
+      const a = await store.acquireLease('shop', 'main', holder(111), 60_000, alive);
+      await expect(store.acquireLease('shop', 'main', holder(222), 60_000, alive)).rejects.toThrow(/pid 111/);
+      await expect(store.acquireLease('shop', 'main', holder(222), 60_000, alive)).rejects.toBeInstanceOf(LeaseHeldError);
+      // Another branch is independent.
+      await store.acquireLease('shop', 'dev', holder(222), 60_000, alive);
+      // A commit with a stale token is refused.
+      await store.releaseLease(a);
+      const b = await store.acquireLease('shop', 'main', holder(333), 60_000, alive);
+      expect(b.token).toBeGreaterThan(a.token);
+      await expect(
+        store.commitSnapshot({ snapshot: snapshot('shop', 2, 1), layer: null, branch: 'main', expectedHead: id(1), leaseToken: a.token }),
+      ).rejects.toThrow(/lease/);
+      await store.commitSnapshot({ snapshot: snapshot('shop', 2, 1), layer: null, branch: 'main', expectedHead: id(1), leaseToken: b.token });
+      expect((await store.renewLease(b, 60_000)).expiresAt).toBeGreaterThanOrEqual(b.expiresAt);
+      await store.close();
+    });
+
+    it('lets an expired lease, or one whose holder is dead, be taken over', async () => {
+      const store = await make();
+      await withDatabase(store, 'shop');
+      const old = await store.acquireLease('shop', 'main', holder(111), 1, () => false);
+      await new Promise((r) => setTimeout(r, 10));
+      const next = await store.acquireLease('shop', 'main', holder(222), 60_000, () => false);
+      expect(next.token).toBeGreaterThan(old.token);
+      await expect(store.renewLease(old, 60_000)).rejects.toThrow(ConflictError);
+      const taken = await store.acquireLease('shop', 'main', holder(333), 60_000, (h) => h.pid === 222);
+      expect((await store.getLease('shop', 'main'))!.holder.pid).toBe(333);
+      expect(taken.token).toBeGreaterThan(next.token);
+      await store.close();
+    });
+  });
+}

@@ -34,6 +34,8 @@ export abstract class OpenDuckCommand extends Command {
 
   protected override async catch(err: Interfaces.CommandError): Promise<void> {
     if (err instanceof Errors.ExitError) throw err;
+    // A failed parse is still a handled command; without this oclif warns about an unparsed command.
+    this.parsed = true;
     const debug = this.argv.includes('--debug') || !!process.env.OPENDUCK_DEBUG;
     process.exitCode = typeof err.exitCode === 'number' && err.exitCode !== 0 ? err.exitCode : 1;
     const line = oneLine(err);

@@ -139,7 +139,7 @@ async function isRepository(dir: string): Promise<boolean> {
 }
 
 async function findRepository(options: OpenOptions): Promise<string> {
-  const explicit = options.repo ?? process.env.OPENDUCK_REPO;
+  const explicit = options.repo || process.env.OPENDUCK_REPO;
   if (explicit) {
     const root = resolve(options.cwd ?? process.cwd(), explicit);
     if (await isRepository(root)) return root;

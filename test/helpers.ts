@@ -38,6 +38,7 @@ export async function cli(args: string[], options: { cwd?: string; env?: Record<
     input: options.input,
     reject: false,
     stdin: options.input === undefined ? 'ignore' : undefined,
+    stripFinalNewline: false,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

@@ -9,7 +9,7 @@ export default class Init extends OpenDuckCommand {
 
   async run(): Promise<{ repository: string }> {
     const { flags } = await this.parse(Init);
-    const repo = await Repository.init(flags.repo ?? process.env.OPENDUCK_REPO);
+    const repo = await Repository.init(flags.repo || process.env.OPENDUCK_REPO || undefined);
     await repo.close();
     this.log(`Initialized empty OpenDuck repository in ${repo.root}`);
     return { repository: repo.root };

@@ -27,8 +27,11 @@ type Row = Record<string, unknown>;
 export interface DuckDBMetadataStoreOptions {
   /** How long to keep retrying when another process holds the file. */
   lockWaitMs?: number;
-  /** Keep the file open between operations (a process that owns the repository alone). */
-  keepOpen?: boolean;
+  /**
+   * How long the file stays open after the last operation. Operations in quick succession (one
+   * command's worth) share one open; an idle store lets other processes in.
+   */
+  idleCloseMs?: number;
 }
 
 export class DuckDBMetadataStore implements MetadataStore {
@@ -38,7 +41,9 @@ export class DuckDBMetadataStore implements MetadataStore {
   private queue: Promise<unknown> = Promise.resolve();
   private migrated = false;
   private readonly lockWaitMs: number;
-  private readonly keepOpen: boolean;
+  private readonly idleCloseMs: number;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private pending = 0;
 
   constructor(
     readonly path: string,
@@ -46,22 +51,33 @@ export class DuckDBMetadataStore implements MetadataStore {
   ) {
     this.description = `metadata file ${path}`;
     this.lockWaitMs = options.lockWaitMs ?? Number(process.env.OPENDUCK_LOCK_WAIT_MS ?? 15_000);
-    this.keepOpen = options.keepOpen ?? false;
+    this.idleCloseMs = options.idleCloseMs ?? 25;
   }
 
   /** Runs fn with an open connection, one operation at a time. */
   private use<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.pending++;
     const run = async (): Promise<T> => {
-      const con = await this.openConnection();
       try {
-        return await fn(con);
+        return await fn(await this.openConnection());
       } finally {
-        if (!this.keepOpen) this.closeNow();
+        if (--this.pending === 0) this.scheduleIdleClose();
       }
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  private scheduleIdleClose(): void {
+    if (this.idleCloseMs <= 0) return this.closeNow();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.pending === 0) this.closeNow();
+    }, this.idleCloseMs);
+    this.idleTimer.unref();
   }
 
   private async openConnection(): Promise<DuckDBConnection> {
@@ -102,6 +118,8 @@ export class DuckDBMetadataStore implements MetadataStore {
 
   async close(): Promise<void> {
     await this.queue;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     this.closeNow();
   }
 

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { checkout, createBranch, createDatabase, createSnapshot, createTag, query, restoreSnapshot } from '../../index.js';
+import { tempRepository } from '../helpers.js';
+
+const count = async (repo: Awaited<ReturnType<typeof tempRepository>>, ref: string, where = 'true') =>
+  (await query(repo, ref, `SELECT count(*) AS n FROM t WHERE ${where}`)).rows[0]!.n;
+
+describe('snapshot isolation', () => {
+  it('a pinned read sees its snapshot while the working copy and other branches change', async () => {
+    const repo = await tempRepository();
+    await createDatabase(repo, 'shop');
+    await query(repo, 'shop', 'CREATE TABLE t AS SELECT range AS id, 0 AS v FROM range(100000)');
+    const first = await createSnapshot(repo, 'shop', { message: 'load' });
+    const pin = `shop@${first.id.slice(0, 12)}`;
+
+    await query(repo, 'shop', 'UPDATE t SET v = 1 WHERE id < 5000');
+    // Uncommitted working-copy changes are invisible to pinned reads of the branch and the id.
+    expect(await count(repo, pin, 'v = 1')).toBe(0);
+    expect(await count(repo, 'shop@main', 'v = 1')).toBe(0);
+    expect(await count(repo, 'shop', 'v = 1')).toBe(5000);
+
+    const second = await createSnapshot(repo, 'shop', { message: 'update' });
+    await createBranch(repo, 'shop', 'exp', 'main~1');
+    await checkout(repo, 'shop', 'exp');
+    await query(repo, 'shop', 'DELETE FROM t WHERE id % 2 = 0');
+    await createSnapshot(repo, 'shop', { message: 'halve' });
+
+    expect(await count(repo, pin)).toBe(100000);
+    expect(await count(repo, pin, 'v = 1')).toBe(0);
+    expect(await count(repo, `shop@${second.id}`, 'v = 1')).toBe(5000);
+    expect(await count(repo, 'shop@main')).toBe(100000);
+    expect(await count(repo, 'shop@exp')).toBe(50000);
+    expect(await count(repo, 'shop@exp~1')).toBe(100000);
+    expect(await count(repo, 'shop')).toBe(50000);
+
+    await createTag(repo, 'shop', 'v1', `main`);
+    await checkout(repo, 'shop', 'main');
+    expect(await count(repo, 'shop', 'v = 1')).toBe(5000);
+    await repo.close();
+  });
+
+  it('restore adds a snapshot with the old content and keeps history', async () => {
+    const repo = await tempRepository();
+    await createDatabase(repo, 'shop');
+    await query(repo, 'shop', 'CREATE TABLE t AS SELECT range AS id FROM range(1000)');
+    const a = await createSnapshot(repo, 'shop', { message: 'a' });
+    await query(repo, 'shop', 'INSERT INTO t SELECT range FROM range(1000, 3000)');
+    const b = await createSnapshot(repo, 'shop', { message: 'b' });
+    const r = await restoreSnapshot(repo, 'shop', a.id.slice(0, 9));
+    expect(r.created).toBe(true);
+    expect(r.parent).toBe(b.id);
+    expect(await count(repo, 'shop')).toBe(1000);
+    expect(await count(repo, 'shop@main')).toBe(1000);
+    expect(await count(repo, 'shop@main~1')).toBe(3000);
+    expect((await restoreSnapshot(repo, 'shop', 'main')).created).toBe(false);
+    await repo.close();
+  });
+
+  it('reports nothing to snapshot for an unchanged working copy, even after reads', async () => {
+    const repo = await tempRepository();
+    await createDatabase(repo, 'shop');
+    await query(repo, 'shop', 'CREATE TABLE t AS SELECT range AS id FROM range(1000)');
+    const a = await createSnapshot(repo, 'shop');
+    await query(repo, 'shop', 'SELECT sum(id) FROM t');
+    const again = await createSnapshot(repo, 'shop');
+    expect(again).toMatchObject({ created: false, id: a.id, blocksChanged: 0, bytesWritten: 0 });
+    await repo.close();
+  });
+});

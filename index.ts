@@ -12,6 +12,7 @@ export { createTag, listTags, deleteTag } from './core/verbs/tag.js';
 export { log, type LogEntry, type LogOptions } from './core/verbs/log.js';
 export { QuerySession, query } from './core/verbs/query.js';
 export { fsck, type FsckReport, type FsckProblem } from './core/verbs/fsck.js';
+export { diff, type DiffResult, type TableDiff } from './core/verbs/diff.js';
 export type { MetadataStore, SnapshotRow, BranchRow, TagRow, DatabaseRow, LayerRow } from './core/store/metadata-store.js';
 export type { ObjectStore, ObjectInfo } from './core/store/object-store.js';
 export { DuckDBMetadataStore } from './core/store/duckdb-metadata-store.js';

@@ -77,7 +77,12 @@ export function layoutGraph(nodes: GraphNode[]): GraphLine[] {
     for (const extra of parents.slice(1)) {
       if (lanes.includes(extra)) continue;
       lanes.splice(col + 1, 0, extra);
-      after.push(draw((k) => (k === col ? '|' : k === col + 1 ? '\\' : lanes[k] ? '|' : ' ')));
+      const chars: string[] = Array(2 * lanes.length).fill(' ');
+      for (let k = 0; k < lanes.length; k++) {
+        if (k <= col) chars[2 * k] = lanes[k] ? '|' : ' ';
+        else chars[2 * k - 1] = '\\'; // the new lane opens here, and lanes right of it step aside
+      }
+      after.push(chars.join('').trimEnd());
     }
     while (lanes.length && lanes[lanes.length - 1] === null) lanes.pop();
     lines.push({ before, prefix, after });

@@ -107,13 +107,13 @@ function pad(s: string, w: number, right: boolean): string {
 }
 
 /** DuckDB's CLI look: a box with the column names and types on top. */
-export function boxTable(names: string[], typeNames: string[], rows: string[][], numeric: boolean[]): string {
-  const widths = names.map((n, i) => Math.max(width(n), width(typeNames[i]!), ...rows.map((r) => width(r[i]!)), 1));
+export function boxTable(names: string[], typeNames: string[] | null, rows: string[][], numeric: boolean[]): string {
+  const widths = names.map((n, i) => Math.max(width(n), width(typeNames?.[i] ?? ''), ...rows.map((r) => width(r[i]!)), 1));
   const rule = (l: string, m: string, r: string) => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r + '\n';
   const line = (cells: string[], right: (i: number) => boolean) => '│' + cells.map((c, i) => ` ${pad(c, widths[i]!, right(i))} `).join('│') + '│\n';
   let out = rule('┌', '┬', '┐');
   out += line(names, () => false);
-  out += line(typeNames, () => false);
+  if (typeNames) out += line(typeNames, () => false);
   out += rule('├', '┼', '┤');
   for (const r of rows) out += line(r, (i) => numeric[i]!);
   out += rule('└', '┴', '┘');

@@ -25,6 +25,7 @@ import {
   type LayerIndexEntry,
 } from './format/layer.js';
 import { objectKeys, type ObjectStore } from './store/object-store.js';
+import { noProgress, type ProgressSink } from './progress.js';
 
 export interface ChangedChunk {
   chunk: number;
@@ -36,10 +37,16 @@ export interface ChangedChunk {
  * Yields the chunks of an open DuckDB file that differ from `base` (all chunks when base is
  * null). One buffer is reused for candidates, so memory stays at one block.
  */
-export async function* scanChangedChunks(handle: FileHandle, layout: FileLayout, base: BlockMap | null): AsyncGenerator<ChangedChunk> {
+export async function* scanChangedChunks(
+  handle: FileHandle,
+  layout: FileLayout,
+  base: BlockMap | null,
+  progress: ProgressSink = noProgress,
+): AsyncGenerator<ChangedChunk> {
   const sameGeometry = base !== null && base.blockSize === layout.blockSize && base.headerSize === layout.headerSize;
   const probe = Buffer.alloc(BLOCK_CHECKSUM_SIZE);
   for (let chunk = 0; chunk < layout.chunkCount; chunk++) {
+    if (chunk % 64 === 0) progress({ task: 'scanning blocks', done: chunk, total: layout.chunkCount });
     const { offset, length } = chunkExtent(layout, chunk);
     const prior = sameGeometry ? base.chunks[chunk] : undefined;
     if (prior && chunk > 0 && prior.rawLength === length && length >= BLOCK_CHECKSUM_SIZE) {
@@ -137,15 +144,23 @@ export interface ApplyResult {
  * that differ. Idempotent: running it again after a crash finishes the job. With `fresh`, the file
  * is new and every chunk is written without looking.
  */
-export async function applyBlockMap(path: string, target: BlockMap, reader: BlockReader, fresh = false): Promise<ApplyResult> {
+export async function applyBlockMap(
+  path: string,
+  target: BlockMap,
+  reader: BlockReader,
+  fresh = false,
+  progress: ProgressSink = noProgress,
+): Promise<ApplyResult> {
   const handle = await open(path, fresh ? 'wx' : 'r+', 0o644);
   try {
     const layout = blockMapLayout(target);
     const wanted = fresh ? target.chunks.map((ref, chunk) => ({ chunk, ref })) : await staleChunks(handle, layout, target);
     let bytesWritten = 0;
+    let written = 0;
     await reader.read(wanted, async (chunk, data) => {
       await writeFully(handle, data, chunkExtent(layout, chunk).offset);
       bytesWritten += data.length;
+      if (++written % 16 === 0) progress({ task: 'writing blocks', done: written, total: wanted.length });
     });
     await handle.truncate(target.fileSize);
     await handle.sync();

@@ -17,6 +17,7 @@ import type { Repository } from './repository.js';
 import type { LayerRow, SnapshotRow } from './store/metadata-store.js';
 import { objectKeys } from './store/object-store.js';
 import { removeStaleStagingFiles } from './fs-util.js';
+import type { ProgressSink } from './progress.js';
 
 export interface SealRequest {
   db: string;
@@ -24,6 +25,7 @@ export interface SealRequest {
   base: SnapshotRow | null;
   message: string;
   author: string;
+  onProgress?: ProgressSink;
 }
 
 export interface Sealed {
@@ -42,7 +44,7 @@ export async function sealFile(repo: Repository, req: SealRequest): Promise<Seal
   try {
     const createdAt = Date.now();
     writer = await LayerWriter.create(layerPath, { dbBlockSize: layout.blockSize, createdAtMs: createdAt, baseSnapshot: req.base?.id ?? null });
-    for await (const changed of scanChangedChunks(handle, layout, baseMap)) {
+    for await (const changed of scanChangedChunks(handle, layout, baseMap, req.onProgress)) {
       await writer.addBlock(changed.chunk, changed.data, changed.sha256);
     }
     const sameGeometry = baseMap !== null && baseMap.blockSize === layout.blockSize && baseMap.headerSize === layout.headerSize;

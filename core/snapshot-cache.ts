@@ -15,10 +15,11 @@ import { CorruptObjectError } from './errors.js';
 import { fsyncDir } from './fs-util.js';
 import type { Repository } from './repository.js';
 import type { SnapshotRow } from './store/metadata-store.js';
+import type { ProgressSink } from './progress.js';
 
 const ANCESTOR_SEARCH_DEPTH = 32;
 
-export async function materializeSnapshot(repo: Repository, snapshot: SnapshotRow): Promise<string> {
+export async function materializeSnapshot(repo: Repository, snapshot: SnapshotRow, progress?: ProgressSink): Promise<string> {
   // The record and the map are small and verified on every read, so a damaged object is
   // reported even when an earlier read already assembled the file.
   const record = await repo.snapshotRecord(snapshot.id);
@@ -40,7 +41,7 @@ export async function materializeSnapshot(repo: Repository, snapshot: SnapshotRo
       await copyFile(ancestor, tmp, fsConstants.COPYFILE_FICLONE);
       await chmod(tmp, 0o644);
     }
-    await applyBlockMap(tmp, map, new BlockReader(repo.objects), !ancestor);
+    await applyBlockMap(tmp, map, new BlockReader(repo.objects), !ancestor, progress);
     await chmod(tmp, 0o444);
     await rename(tmp, path);
     await fsyncDir(repo.cacheDir);

@@ -20,6 +20,7 @@ import { acquireLeases, releaseAll, type WriteLease } from './lease.js';
 import { mustGetSnapshot } from './refs.js';
 import type { Repository } from './repository.js';
 import type { SnapshotRow } from './store/metadata-store.js';
+import type { ProgressSink } from './progress.js';
 
 export interface WorkingCopyState {
   branch: string;
@@ -95,12 +96,12 @@ export class WorkingCopy {
   }
 
   /** Rewrites the file to hold `target`'s content; only differing chunks are written. */
-  async apply(target: SnapshotRow): Promise<ApplyResult> {
+  async apply(target: SnapshotRow, progress?: ProgressSink): Promise<ApplyResult> {
     const map = await this.repo.blockMap(target.blockMap);
     await mkdir(this.dir, { recursive: true });
     await rm(this.walPath, { force: true });
     const fresh = !(await stat(this.path).catch(() => null));
-    return applyBlockMap(this.path, map, new BlockReader(this.repo.objects), fresh);
+    return applyBlockMap(this.path, map, new BlockReader(this.repo.objects), fresh, progress);
   }
 
   /**

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { checkout } from '../../core/verbs/branch.js';
 import { formatBytes, shortId } from '../render/format.js';
+import { withProgress } from '../render/progress.js';
 
 export default class Checkout extends OpenDuckCommand {
   static override summary = 'Switch the working copy to another branch';
@@ -16,7 +17,8 @@ export default class Checkout extends OpenDuckCommand {
 
   async run() {
     const { args, flags } = await this.parse(Checkout);
-    const r = await checkout(await this.openRepository(flags), args.db, args.branch, { force: flags.force });
+    const repo = await this.openRepository(flags);
+    const r = await withProgress(!this.jsonEnabled(), (onProgress) => checkout(repo, args.db, args.branch, { force: flags.force, onProgress }));
     if (r.previousBranch === r.branch && r.blocksRewritten === 0) this.log(`Already on ${r.db}@${r.branch}`);
     else this.log(`Switched ${r.db} to branch ${r.branch} at ${shortId(r.snapshot)} (${r.blocksRewritten} blocks, ${formatBytes(r.bytesWritten)} rewritten)`);
     return r;

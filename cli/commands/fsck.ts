@@ -2,6 +2,7 @@ import { Args } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { fsck } from '../../core/verbs/fsck.js';
 import { formatBytes } from '../render/format.js';
+import { withProgress } from '../render/progress.js';
 
 export default class Fsck extends OpenDuckCommand {
   static override summary = 'Verify every reachable object';
@@ -13,7 +14,8 @@ export default class Fsck extends OpenDuckCommand {
 
   async run() {
     const { args, flags } = await this.parse(Fsck);
-    const r = await fsck(await this.openRepository(flags), args.db);
+    const repo = await this.openRepository(flags);
+    const r = await withProgress(!this.jsonEnabled(), (onProgress) => fsck(repo, args.db, { onProgress }));
     for (const p of r.problems) process.stderr.write(`${p.object}: ${p.problem}\n`);
     this.log(
       `${r.ok ? 'ok' : 'FAILED'}: ${r.snapshots} snapshots, ${r.blockMaps} block maps, ${r.layers} layers, ${formatBytes(r.bytesVerified)} verified` +

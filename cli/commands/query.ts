@@ -4,6 +4,7 @@ import { OpenDuckCommand } from '../base-command.js';
 import { QuerySession } from '../../core/verbs/query.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { renderResult, type ResultFormat } from '../render/result.js';
+import { withProgress } from '../render/progress.js';
 
 export default class Query extends OpenDuckCommand {
   static override summary = 'Run SQL against a database or a snapshot';
@@ -25,7 +26,7 @@ export default class Query extends OpenDuckCommand {
     const { args, flags } = await this.parse(Query);
     const sql = await readSql(args.sql, flags.file);
     const repo = await this.openRepository(flags);
-    const session = await QuerySession.open(repo, flags.db);
+    const session = await withProgress(true, (onProgress) => QuerySession.open(repo, flags.db, { onProgress }));
     const onSigint = () => session.interrupt();
     process.once('SIGINT', onSigint);
     try {

@@ -4,6 +4,7 @@ import { mustGetSnapshot } from '../refs.js';
 import { mustHaveDatabase, resolveWithin } from './common.js';
 import type { Repository } from '../repository.js';
 import type { BranchRow } from '../store/metadata-store.js';
+import type { ProgressSink } from '../progress.js';
 import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
 
 /** Creating a branch writes one metadata row and copies nothing. */
@@ -48,7 +49,12 @@ export interface CheckoutResult {
  * Switches the working copy to another branch, rewriting only the blocks that differ. Refuses
  * when the working copy has unsnapshotted changes, unless forced (which discards them).
  */
-export async function checkout(repo: Repository, db: string, branch: string, options: { force?: boolean } = {}): Promise<CheckoutResult> {
+export async function checkout(
+  repo: Repository,
+  db: string,
+  branch: string,
+  options: { force?: boolean; onProgress?: ProgressSink } = {},
+): Promise<CheckoutResult> {
   await mustHaveDatabase(repo, db);
   validateName('branch', branch);
   if (!(await repo.metadata.getBranch(db, branch))) throw new NotFoundError('branch', `${db}@${branch}`);
@@ -64,7 +70,7 @@ export async function checkout(repo: Repository, db: string, branch: string, opt
       return { db, branch, previousBranch: state.branch, snapshot: state.base, blocksRewritten: 0, bytesWritten: 0 };
     }
     await wc.writeState({ ...state, move: { branch, target: target.head } });
-    const applied = await wc.apply(await mustGetSnapshot(repo, db, target.head));
+    const applied = await wc.apply(await mustGetSnapshot(repo, db, target.head), options.onProgress);
     await wc.writeState({ branch, base: target.head });
     return { db, branch, previousBranch: state.branch, snapshot: target.head, blocksRewritten: applied.chunksWritten, bytesWritten: applied.bytesWritten };
   } finally {

@@ -8,6 +8,7 @@ import type { SnapshotRow } from '../store/metadata-store.js';
 import { objectKeys, parseObjectKey } from '../store/object-store.js';
 import { mustHaveDatabase } from './common.js';
 import { WorkingCopy } from '../working-copy.js';
+import type { ProgressSink } from '../progress.js';
 
 export interface FsckProblem {
   /** The object or row concerned: "layers/<id>", "shop@main", … */
@@ -33,7 +34,7 @@ export interface FsckReport {
  * and that block maps and layer indexes agree. Also checks that every ref points at a snapshot
  * that exists. Problems are collected, not thrown, so one run names every damaged object.
  */
-export async function fsck(repo: Repository, db?: string): Promise<FsckReport> {
+export async function fsck(repo: Repository, db?: string, options: { onProgress?: ProgressSink } = {}): Promise<FsckReport> {
   if (db !== undefined) await mustHaveDatabase(repo, db);
   const databases = db !== undefined ? [db] : (await repo.metadata.listDatabases()).map((d) => d.name);
   const problems: FsckProblem[] = [];
@@ -109,7 +110,8 @@ export async function fsck(repo: Repository, db?: string): Promise<FsckReport> {
   for (const name of databases) {
     const rows = await repo.metadata.listSnapshots(name);
     const ids = new Set(rows.map((r) => r.id));
-    for (const s of rows) {
+    for (const [i, s] of rows.entries()) {
+      options.onProgress?.({ task: `verifying ${name}`, done: i, total: rows.length });
       await checkSnapshot(s);
       for (const p of s.parents) if (!ids.has(p)) problems.push({ object: `${name}@${shortId(s.id)}`, problem: `parent ${shortId(p)} is missing` });
     }

@@ -8,6 +8,8 @@ import { materializeSnapshot } from '../snapshot-cache.js';
 import { toJsonValue } from '../values.js';
 import { lockWorkingCopy, type LockedWorkingCopy } from '../working-copy.js';
 import type { Json } from '@duckdb/node-api';
+import type { ProgressSink } from '../progress.js';
+import type { SnapshotRow } from '../store/metadata-store.js';
 
 /**
  * SQL against one database. `--db DB` opens the current branch's working copy read-write (taking
@@ -25,7 +27,8 @@ export class QuerySession {
     private readonly locked: LockedWorkingCopy | null,
   ) {}
 
-  static async open(repo: Repository, ref: string, purpose = 'openduck query'): Promise<QuerySession> {
+  static async open(repo: Repository, ref: string, options: { purpose?: string; onProgress?: ProgressSink } = {}): Promise<QuerySession> {
+    const purpose = options.purpose ?? 'openduck query';
     const parsed = parseRef(ref);
     if (parsed.rev === null && parsed.ancestry === 0) {
       const locked = await lockWorkingCopy(repo, parsed.db, purpose);
@@ -38,8 +41,7 @@ export class QuerySession {
       }
     }
     const resolved = await resolveRef(repo, parsed);
-    const path = await materializeSnapshot(repo, resolved.snapshot);
-    const session = await openDuckDBSession(path, parsed.db, true);
+    const session = await openSnapshotSession(repo, resolved.snapshot, parsed.db, options.onProgress);
     const label = `${parsed.db}@${resolved.kind === 'id' ? shortId(resolved.snapshot.id) : parsed.rev}`;
     return new QuerySession(parsed.db, label, resolved.snapshot.id, session, null);
   }
@@ -98,6 +100,21 @@ export class QuerySession {
       await closeDuckDBSession(this.session, !this.readOnly);
     } finally {
       await this.locked?.release();
+    }
+  }
+}
+
+/**
+ * Opens a materialized snapshot read-only. Another process may evict the cached file between
+ * materializing and attaching; materializing again is the cure.
+ */
+async function openSnapshotSession(repo: Repository, snapshot: SnapshotRow, alias: string, progress?: ProgressSink): Promise<DuckDBSession> {
+  for (let attempt = 0; ; attempt++) {
+    const path = await materializeSnapshot(repo, snapshot, progress);
+    try {
+      return await openDuckDBSession(path, alias, true);
+    } catch (err) {
+      if (attempt > 0 || !/No such file|does not exist/i.test(errorMessage(err))) throw err;
     }
   }
 }

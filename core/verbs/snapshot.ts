@@ -8,6 +8,7 @@ import { SNAPSHOT_RECORD_FORMAT, type SnapshotRecord } from '../format/snapshot-
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
 import { blockMapLayout } from '../format/block-map.js';
+import type { ProgressSink } from '../progress.js';
 
 export interface SnapshotCreateResult {
   /** False when the working copy matched its base: nothing was written. */
@@ -22,6 +23,7 @@ export interface SnapshotCreateResult {
 export interface SnapshotCreateOptions {
   message?: string;
   author?: string;
+  onProgress?: ProgressSink;
 }
 
 /** Seals the working copy of `db` into a snapshot on its current branch. */
@@ -38,6 +40,7 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
       base,
       message: options.message ?? '',
       author: options.author ?? repo.author(),
+      onProgress: options.onProgress,
     });
     if (!sealed) {
       return { created: false, id: base.id, parent: base.parents[0] ?? null, branch: state.branch, blocksChanged: 0, bytesWritten: 0 };
@@ -132,7 +135,12 @@ export interface RestoreResult extends SnapshotCreateResult {
  * Points the current branch at REF's content as a new snapshot whose parent is the current head,
  * so no history is lost, and moves the working copy there.
  */
-export async function restoreSnapshot(repo: Repository, db: string, ref: string, options: { force?: boolean; message?: string } = {}): Promise<RestoreResult> {
+export async function restoreSnapshot(
+  repo: Repository,
+  db: string,
+  ref: string,
+  options: { force?: boolean; message?: string; onProgress?: ProgressSink } = {},
+): Promise<RestoreResult> {
   validateName('database', db);
   const parsed = parseRef(ref.includes('@') ? ref : `${db}@${ref}`);
   if (parsed.db !== db) throw new NotFoundError('ref', ref, `it names database ${parsed.db}, not ${db}`);
@@ -178,7 +186,7 @@ export async function restoreSnapshot(repo: Repository, db: string, ref: string,
       await wc.writeState({ branch: state.branch, base: state.base });
       throw err;
     }
-    const applied = await wc.apply(row);
+    const applied = await wc.apply(row, options.onProgress);
     await wc.writeState({ branch: state.branch, base: id });
     return { ...unchanged, created: true, id, parent: head.id, blocksChanged: applied.chunksWritten };
   } finally {

@@ -16,23 +16,24 @@ describe('crash safety', () => {
     // How long an uninterrupted run takes here, so kills land across its whole life.
     const started = Date.now();
     expect((await run('snapshot', 'create', 'shop', '-m', 'calibrate')).exitCode).toBe(0);
-    const fullRunMs = Date.now() - started;
+    // Load on the machine changes how long a run takes, so the estimate follows completed runs.
+    let estimateMs = Date.now() - started;
 
     const reported: Array<{ id: string; rows: number }> = [];
     let rows = 300_000;
     let killed = 0;
-    for (let i = 0; killed < 30 && i < 90; i++) {
+    for (let i = 0; killed < 30 && i < 150; i++) {
       const w = await run('query', '--db', 'shop', `INSERT INTO t SELECT range + ${rows}, ${i} FROM range(${1000 + i * 3000}); UPDATE t SET k = k + 1 WHERE id % 50 = ${i}`);
       expect(w.exitCode, w.stderr).toBe(0);
       rows += 1000 + i * 3000;
       const child = spawnCli(['snapshot', 'create', 'shop', '-m', `iteration ${i}`, '--json'], { cwd: dir });
       // Start-up takes most of a run; bias kills towards its later part, where sealing and commit happen.
-      const delay = fullRunMs * (0.5 + Math.random() * 0.8);
+      const delay = estimateMs * (0.4 + Math.random() * 0.8);
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       const r = await child;
       clearTimeout(timer);
-      if (process.env.CRASH_DEBUG) console.log(`delay ${Math.round(delay)} of ${fullRunMs}: exit ${r.exitCode} ${r.signal ?? ""} ${r.durationMs}`);
       if (r.exitCode === 0) {
+        estimateMs = 0.7 * estimateMs + 0.3 * r.durationMs;
         const out = JSON.parse(String(r.stdout));
         if (out.created) reported.push({ id: out.id, rows });
       } else {

@@ -3,6 +3,7 @@ import { OpenDuckCommand } from '../../base-command.js';
 import { createSnapshot } from '../../../core/verbs/snapshot.js';
 import { shortId } from '../../../core/hash.js';
 import { formatBytes } from '../../render/format.js';
+import { withProgress } from '../../render/progress.js';
 
 export default class SnapshotCreate extends OpenDuckCommand {
   static override summary = 'Seal the working copy into a snapshot';
@@ -15,7 +16,8 @@ export default class SnapshotCreate extends OpenDuckCommand {
 
   async run() {
     const { args, flags } = await this.parse(SnapshotCreate);
-    const r = await createSnapshot(await this.openRepository(flags), args.db, { message: flags.message });
+    const repo = await this.openRepository(flags);
+    const r = await withProgress(!this.jsonEnabled(), (onProgress) => createSnapshot(repo, args.db, { message: flags.message, onProgress }));
     if (!r.created) this.log(`nothing to snapshot: working copy of ${args.db} matches ${r.branch} (${shortId(r.id)})`);
     else this.log(`[${r.branch} ${shortId(r.id)}] ${flags.message ?? ''}`.trimEnd() + ` (${r.blocksChanged} blocks changed, ${formatBytes(r.bytesWritten)} written)`);
     return r;

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../../base-command.js';
 import { restoreSnapshot } from '../../../core/verbs/snapshot.js';
 import { shortId } from '../../../core/hash.js';
+import { withProgress } from '../../render/progress.js';
 
 export default class SnapshotRestore extends OpenDuckCommand {
   static override summary = 'Make the current branch hold an older snapshot again';
@@ -20,7 +21,10 @@ export default class SnapshotRestore extends OpenDuckCommand {
 
   async run() {
     const { args, flags } = await this.parse(SnapshotRestore);
-    const r = await restoreSnapshot(await this.openRepository(flags), args.db, args.ref, { force: flags.force, message: flags.message });
+    const repo = await this.openRepository(flags);
+    const r = await withProgress(!this.jsonEnabled(), (onProgress) =>
+      restoreSnapshot(repo, args.db, args.ref, { force: flags.force, message: flags.message, onProgress }),
+    );
     if (!r.created) this.log(`nothing to restore: ${args.db}@${r.branch} already holds that content (${shortId(r.id)})`);
     else this.log(`[${r.branch} ${shortId(r.id)}] restored content of ${shortId(r.restoredFrom)} (${r.blocksChanged} blocks rewritten)`);
     return r;

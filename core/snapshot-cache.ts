@@ -38,10 +38,12 @@ export async function materializeSnapshot(repo: Repository, snapshot: SnapshotRo
   try {
     const ancestor = await cachedAncestor(repo, snapshot);
     if (ancestor) {
-      await copyFile(ancestor, tmp, fsConstants.COPYFILE_FICLONE);
+      await copyFile(ancestor.path, tmp, fsConstants.COPYFILE_FICLONE);
       await chmod(tmp, 0o644);
     }
-    await applyBlockMap(tmp, map, new BlockReader(repo.objects), !ancestor, progress);
+    // A cached file holds exactly its snapshot, so only the chunks whose hashes differ are fetched.
+    const from = ancestor ? await repo.blockMap(ancestor.snapshot.blockMap) : 'fresh';
+    await applyBlockMap(tmp, map, new BlockReader(repo.objects), from, progress);
     await chmod(tmp, 0o444);
     await rename(tmp, path);
     await fsyncDir(repo.cacheDir);
@@ -56,13 +58,13 @@ export function cachePath(repo: Repository, id: string): string {
   return join(repo.cacheDir, `${id}.duckdb`);
 }
 
-async function cachedAncestor(repo: Repository, snapshot: SnapshotRow): Promise<string | null> {
+async function cachedAncestor(repo: Repository, snapshot: SnapshotRow): Promise<{ path: string; snapshot: SnapshotRow } | null> {
   let current: SnapshotRow | null = snapshot;
   for (let depth = 0; depth < ANCESTOR_SEARCH_DEPTH && current?.parents[0]; depth++) {
-    const parentId: string = current.parents[0];
-    const p = cachePath(repo, parentId);
-    if (await stat(p).catch(() => null)) return p;
-    current = await repo.metadata.getSnapshot(snapshot.db, parentId);
+    current = await repo.metadata.getSnapshot(snapshot.db, current.parents[0]);
+    if (!current) return null;
+    const path = cachePath(repo, current.id);
+    if (await stat(path).catch(() => null)) return { path, snapshot: current };
   }
   return null;
 }

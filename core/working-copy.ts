@@ -8,9 +8,10 @@
  * snapshot (only differing blocks are rewritten); when it does not, the commit never happened and
  * the intent is dropped. Either way no committed data is lost and the file is never left torn.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyBlockMap, BlockReader, scanChangedChunks, type ApplyResult } from './blocks.js';
+import type { BlockMap } from './format/block-map.js';
 import { closeDuckDBSession, openDuckDBSession } from './duckdb-session.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { openDuckDBFile } from './format/duckdb-file.js';
@@ -27,7 +28,21 @@ export interface WorkingCopyState {
   base: string;
   /** An interrupted move to `target` on `branch`, finished or dropped by recovery. */
   move?: { branch: string; target: string };
+  /** The file's size and mtime when it was last known to equal `base`; see `stampClean`. */
+  stamp?: FileStamp;
 }
+
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * How far back a clean file's mtime is set. Any later write sets mtime to the current time, so a
+ * file whose mtime still equals the stamp has not been written since: no scan is needed to know
+ * it is clean (git's index does the same with its racy-clean rule).
+ */
+const STAMP_AGE_MS = 3_600_000;
 
 export class WorkingCopy {
   constructor(
@@ -82,8 +97,27 @@ export class WorkingCopy {
     await closeDuckDBSession(session, true);
   }
 
+  /**
+   * Marks the file as known to equal the state's base: moves its mtime an hour back and returns
+   * size and mtime for the state file. Call only while the file is known to hold `base`.
+   */
+  async stampClean(): Promise<FileStamp> {
+    const past = new Date(Date.now() - STAMP_AGE_MS);
+    await utimes(this.path, past, past);
+    const s = await stat(this.path);
+    return { size: s.size, mtimeMs: s.mtimeMs };
+  }
+
+  /** True when the file is untouched since `stamp` was taken, so it still equals the base. */
+  async matchesStamp(stamp: FileStamp | undefined): Promise<boolean> {
+    if (!stamp || (await stat(this.walPath).catch(() => null))) return false;
+    const s = await stat(this.path).catch(() => null);
+    return !!s && s.size === stamp.size && s.mtimeMs === stamp.mtimeMs;
+  }
+
   /** Whether the file differs from `base`. Call after checkpoint(). */
-  async isDirty(base: SnapshotRow): Promise<boolean> {
+  async isDirty(base: SnapshotRow, stamp?: FileStamp): Promise<boolean> {
+    if (await this.matchesStamp(stamp)) return false;
     const map = await this.repo.blockMap(base.blockMap);
     const { handle, layout } = await openDuckDBFile(this.path);
     try {
@@ -95,13 +129,19 @@ export class WorkingCopy {
     }
   }
 
-  /** Rewrites the file to hold `target`'s content; only differing chunks are written. */
-  async apply(target: SnapshotRow, progress?: ProgressSink): Promise<ApplyResult> {
+  /**
+   * Rewrites the file to hold `target`'s content; only differing chunks are written. `holds` is
+   * the snapshot the file is known to equal (found clean just before), which spares reading the
+   * file; without it the file is scanned.
+   */
+  async apply(target: SnapshotRow, holds?: SnapshotRow, progress?: ProgressSink): Promise<ApplyResult & { stamp: FileStamp }> {
     const map = await this.repo.blockMap(target.blockMap);
     await mkdir(this.dir, { recursive: true });
     await rm(this.walPath, { force: true });
-    const fresh = !(await stat(this.path).catch(() => null));
-    return applyBlockMap(this.path, map, new BlockReader(this.repo.objects), fresh, progress);
+    const exists = !!(await stat(this.path).catch(() => null));
+    const from: 'fresh' | 'scan' | BlockMap = !exists ? 'fresh' : holds ? await this.repo.blockMap(holds.blockMap) : 'scan';
+    const applied = await applyBlockMap(this.path, map, new BlockReader(this.repo.objects), from, progress);
+    return { ...applied, stamp: await this.stampClean() };
   }
 
   /**
@@ -120,8 +160,8 @@ export class WorkingCopy {
     if (state.move) {
       const target = await this.repo.metadata.getSnapshot(this.db, state.move.target);
       if (target) {
-        await this.apply(target);
-        state = { branch: state.move.branch, base: target.id };
+        const { stamp } = await this.apply(target);
+        state = { branch: state.move.branch, base: target.id, stamp };
       } else {
         state = { branch: state.branch, base: state.base };
       }
@@ -165,7 +205,7 @@ export async function lockWorkingCopy(repo: Repository, db: string, purpose: str
       if (!head) throw new NotFoundError('branch', `${db}@${state.branch}`, 'the working copy is on a branch that no longer exists');
       if (head.head !== state.base) {
         await wc.checkpoint();
-        if (await wc.isDirty(await mustGetSnapshot(repo, db, state.base))) {
+        if (await wc.isDirty(await mustGetSnapshot(repo, db, state.base), state.stamp)) {
           throw new ConflictError(
             `${db}@${state.branch}`,
             `${db}@${state.branch} moved to ${shortId(head.head)} but the working copy, made from ${shortId(state.base)}, has unsnapshotted changes`,

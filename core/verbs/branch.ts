@@ -64,14 +64,15 @@ export async function checkout(
     const target = await repo.metadata.getBranch(db, branch);
     if (!target) throw new NotFoundError('branch', `${db}@${branch}`);
     await wc.checkpoint();
-    const dirty = await wc.isDirty(await mustGetSnapshot(repo, db, state.base));
+    const base = await mustGetSnapshot(repo, db, state.base);
+    const dirty = await wc.isDirty(base, state.stamp);
     if (dirty && !options.force) throw new DirtyWorkingCopyError(db, `openduck checkout ${db} ${branch}`);
     if (state.branch === branch && !dirty) {
       return { db, branch, previousBranch: state.branch, snapshot: state.base, blocksRewritten: 0, bytesWritten: 0 };
     }
     await wc.writeState({ ...state, move: { branch, target: target.head } });
-    const applied = await wc.apply(await mustGetSnapshot(repo, db, target.head), options.onProgress);
-    await wc.writeState({ branch, base: target.head });
+    const applied = await wc.apply(await mustGetSnapshot(repo, db, target.head), dirty ? undefined : base, options.onProgress);
+    await wc.writeState({ branch, base: target.head, stamp: applied.stamp });
     return { db, branch, previousBranch: state.branch, snapshot: target.head, blocksRewritten: applied.chunksWritten, bytesWritten: applied.bytesWritten };
   } finally {
     await locked.release();

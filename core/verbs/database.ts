@@ -28,7 +28,7 @@ export async function createDatabase(repo: Repository, name: string): Promise<Cr
   const sealed = await sealFile(repo, { db: name, path: wc.path, base: null, message: `create database ${name}`, author: repo.author() });
   if (!sealed) throw new Error('sealing a new database produced no snapshot');
   await repo.metadata.createDatabase({ name, defaultBranch: DEFAULT_BRANCH, createdAt: sealed.snapshot.createdAt }, sealed.snapshot, sealed.layer);
-  await wc.writeState({ branch: DEFAULT_BRANCH, base: sealed.snapshot.id });
+  await wc.writeState({ branch: DEFAULT_BRANCH, base: sealed.snapshot.id, stamp: await wc.stampClean() });
   return { name, branch: DEFAULT_BRANCH, snapshot: sealed.snapshot.id };
 }
 

@@ -34,6 +34,8 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
   try {
     await wc.checkpoint();
     const base = await mustGetSnapshot(repo, db, state.base);
+    const unchanged = { created: false, id: base.id, parent: base.parents[0] ?? null, branch: state.branch, blocksChanged: 0, bytesWritten: 0 };
+    if (await wc.matchesStamp(state.stamp)) return unchanged;
     const sealed = await sealFile(repo, {
       db,
       path: wc.path,
@@ -43,7 +45,8 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
       onProgress: options.onProgress,
     });
     if (!sealed) {
-      return { created: false, id: base.id, parent: base.parents[0] ?? null, branch: state.branch, blocksChanged: 0, bytesWritten: 0 };
+      await wc.writeState({ branch: state.branch, base: state.base, stamp: await wc.stampClean() });
+      return unchanged;
     }
     await wc.writeState({ ...state, move: { branch: state.branch, target: sealed.snapshot.id } });
     try {
@@ -58,7 +61,7 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
       await wc.writeState({ branch: state.branch, base: state.base });
       throw err;
     }
-    await wc.writeState({ branch: state.branch, base: sealed.snapshot.id });
+    await wc.writeState({ branch: state.branch, base: sealed.snapshot.id, stamp: await wc.stampClean() });
     return {
       created: true,
       id: sealed.snapshot.id,
@@ -150,10 +153,11 @@ export async function restoreSnapshot(
     const target: ResolvedRef = await resolveRef(repo, parsed, state.branch);
     const head = await mustGetSnapshot(repo, db, state.base);
     await wc.checkpoint();
-    if (!options.force && (await wc.isDirty(head))) throw new DirtyWorkingCopyError(db, `openduck snapshot restore ${db} ${ref}`);
+    const dirty = await wc.isDirty(head, state.stamp);
+    if (dirty && !options.force) throw new DirtyWorkingCopyError(db, `openduck snapshot restore ${db} ${ref}`);
     const unchanged = { restoredFrom: target.snapshot.id, branch: state.branch, blocksChanged: 0, bytesWritten: 0 };
     if (target.snapshot.blockMap === head.blockMap) {
-      if (options.force) await wc.apply(head);
+      if (dirty) await wc.writeState({ branch: state.branch, base: state.base, stamp: (await wc.apply(head)).stamp });
       return { ...unchanged, created: false, id: head.id, parent: head.parents[0] ?? null };
     }
     const record: SnapshotRecord = {
@@ -186,8 +190,8 @@ export async function restoreSnapshot(
       await wc.writeState({ branch: state.branch, base: state.base });
       throw err;
     }
-    const applied = await wc.apply(row, options.onProgress);
-    await wc.writeState({ branch: state.branch, base: id });
+    const applied = await wc.apply(row, dirty ? undefined : head, options.onProgress);
+    await wc.writeState({ branch: state.branch, base: id, stamp: applied.stamp });
     return { ...unchanged, created: true, id, parent: head.id, blocksChanged: applied.chunksWritten };
   } finally {
     await locked.release();

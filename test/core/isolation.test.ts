@@ -67,3 +67,33 @@ describe('snapshot isolation', () => {
     await repo.close();
   });
 });
+
+describe('working copy cleanliness', () => {
+  it('trusts its clean stamp only until the file is written, even when the size stays the same', async () => {
+    const { WorkingCopy } = await import('../../core/working-copy.js');
+    const { open } = await import('node:fs/promises');
+    const repo = await tempRepository();
+    await createDatabase(repo, 'shop');
+    await query(repo, 'shop', 'CREATE TABLE t AS SELECT range AS id FROM range(1000)');
+    const s = await createSnapshot(repo, 'shop');
+    const wc = new WorkingCopy(repo, 'shop');
+    const state = (await wc.readState())!;
+    const base = (await repo.metadata.getSnapshot('shop', s.id))!;
+    expect(await wc.matchesStamp(state.stamp)).toBe(true);
+    expect(await wc.isDirty(base, state.stamp)).toBe(false);
+    // Rewrite the last block in place as DuckDB would (its checksum changes): same size, new mtime.
+    const fh = await open(wc.path, 'r+');
+    const { size } = await fh.stat();
+    const lastBlock = size - 262_144;
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, lastBlock);
+    await fh.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, lastBlock);
+    await fh.close();
+    expect((await import('node:fs/promises').then((f) => f.stat(wc.path))).size).toBe(size);
+    expect(await wc.matchesStamp(state.stamp)).toBe(false);
+    expect(await wc.isDirty(base, state.stamp)).toBe(true);
+    const again = await createSnapshot(repo, 'shop');
+    expect(again.created).toBe(true);
+    await repo.close();
+  });
+});

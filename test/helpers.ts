@@ -55,3 +55,15 @@ export function expectOneLineError(r: CliResult): string {
   if (/^\s+at /m.test(r.stderr)) throw new Error(`stack trace on stderr:\n${r.stderr}`);
   return lines[0]!;
 }
+
+/** A fresh repository with database `db`, driven through the CLI from its folder. */
+export async function cliRepository(db = 'shop'): Promise<{ dir: string; run: (...args: string[]) => Promise<CliResult>; runWith: (env: Record<string, string>, ...args: string[]) => Promise<CliResult> }> {
+  const dir = await tempDir();
+  const runWith = (env: Record<string, string>, ...args: string[]) => cli(args, { cwd: dir, env });
+  const run = (...args: string[]) => runWith({}, ...args);
+  for (const args of [['init'], ['db', 'create', db]]) {
+    const r = await run(...args);
+    if (r.exitCode !== 0) throw new Error(`openduck ${args.join(' ')} failed: ${r.stderr}`);
+  }
+  return { dir, run, runWith };
+}

@@ -8,6 +8,7 @@ import { SNAPSHOT_RECORD_FORMAT, type SnapshotRecord } from '../format/snapshot-
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
 import { blockMapLayout } from '../format/block-map.js';
+import { mustHaveDatabase } from './common.js';
 import type { ProgressSink } from '../progress.js';
 
 export interface SnapshotCreateResult {
@@ -92,8 +93,7 @@ async function decorate(repo: Repository, db: string, rows: SnapshotRow[]): Prom
 
 /** First-parent history of a branch (default: the working copy's), newest first. */
 export async function listSnapshots(repo: Repository, db: string, options: { branch?: string; limit?: number } = {}): Promise<SnapshotInfo[]> {
-  validateName('database', db);
-  if (!(await repo.metadata.getDatabase(db))) throw new NotFoundError('database', db);
+  await mustHaveDatabase(repo, db);
   const branchName = options.branch ?? (await new WorkingCopy(repo, db).currentBranch());
   validateName('branch', branchName);
   const branch = await repo.metadata.getBranch(db, branchName);

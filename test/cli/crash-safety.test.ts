@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cli, spawnCli, tempDir } from '../helpers.js';
+import { cliRepository, spawnCli } from '../helpers.js';
 
 /**
  * SIGKILL `openduck snapshot create` at random moments, again and again. Whatever was reported
@@ -7,10 +7,7 @@ import { cli, spawnCli, tempDir } from '../helpers.js';
  */
 describe('crash safety', () => {
   it('survives 30+ SIGKILLs of snapshot create', async () => {
-    const dir = await tempDir();
-    const run = (...args: string[]) => cli(args, { cwd: dir });
-    expect((await run('init')).exitCode).toBe(0);
-    expect((await run('db', 'create', 'shop')).exitCode).toBe(0);
+    const { dir, run } = await cliRepository();
     expect((await run('query', '--db', 'shop', 'CREATE TABLE t AS SELECT range AS id, range % 7 AS k FROM range(300000)')).exitCode).toBe(0);
 
     // How long an uninterrupted run takes here, so kills land across its whole life.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cli, tempDir } from '../helpers.js';
+import { cli, cliRepository, tempDir } from '../helpers.js';
 
 describe('demo', () => {
   it('runs the walkthrough and leaves a repository that verifies and answers pinned queries', async () => {
@@ -21,10 +21,7 @@ describe('demo', () => {
 
 describe('diff', () => {
   it('reports tables added, dropped and modified, with the changed rows', async () => {
-    const dir = await tempDir();
-    const run = (...args: string[]) => cli(args, { cwd: dir });
-    await run('init');
-    await run('db', 'create', 'shop');
+    const { run } = await cliRepository();
     await run('query', '--db', 'shop', 'CREATE TABLE a AS SELECT range AS id, range * 2 AS v FROM range(1000); CREATE TABLE gone AS SELECT 1 AS x');
     await run('snapshot', 'create', 'shop', '-m', 'one');
     await run('query', '--db', 'shop', 'UPDATE a SET v = -1 WHERE id IN (3, 7); DROP TABLE gone; CREATE TABLE fresh AS SELECT range AS y FROM range(5)');

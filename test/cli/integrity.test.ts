@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { cli, expectOneLineError, tempDir } from '../helpers.js';
+import { cliRepository, expectOneLineError } from '../helpers.js';
 import { filesUnder } from '../disk.js';
 import { Repository } from '../../core/repository.js';
 import { LAYER_TRAILER_SIZE } from '../../core/format/layer.js';
@@ -32,10 +32,7 @@ async function objectsReadBy(repoDir: string, id: string): Promise<Set<string>> 
  */
 describe('integrity', () => {
   it('fsck names each corrupted object and reads of affected snapshots fail cleanly', async () => {
-    const dir = await tempDir();
-    const run = (...args: string[]) => cli(args, { cwd: dir });
-    expect((await run('init')).exitCode).toBe(0);
-    expect((await run('db', 'create', 'shop')).exitCode).toBe(0);
+    const { dir, run } = await cliRepository();
     expect((await run('query', '--db', 'shop', "CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS h FROM range(200000)")).exitCode).toBe(0);
     const s1 = JSON.parse((await run('snapshot', 'create', 'shop', '-m', 'one', '--json')).stdout);
     expect((await run('query', '--db', 'shop', 'UPDATE t SET h = upper(h) WHERE id < 1000')).exitCode).toBe(0);

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Repository } from '../../core/repository.js';
-import { cli, expectOneLineError, spawnCli, tempDir } from '../helpers.js';
+import { cliRepository, expectOneLineError, spawnCli } from '../helpers.js';
 
 describe('one writer per branch', () => {
   it('a second writer waits briefly then names the holder; readers are not blocked; nothing is lost', async () => {
-    const dir = await tempDir();
-    const run = (args: string[], env?: Record<string, string>) => cli(args, { cwd: dir, env });
-    expect((await run(['init'])).exitCode).toBe(0);
-    expect((await run(['db', 'create', 'shop'])).exitCode).toBe(0);
+    const { dir, runWith } = await cliRepository();
+    const run = (args: string[], env: Record<string, string> = {}) => runWith(env, ...args);
     expect((await run(['query', '--db', 'shop', 'CREATE TABLE t AS SELECT range AS id FROM range(1000)'])).exitCode).toBe(0);
     expect((await run(['snapshot', 'create', 'shop', '-m', 'base'])).exitCode).toBe(0);
 

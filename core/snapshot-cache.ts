@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { constants as fsConstants } from 'node:fs';
 import { applyBlockMap, BlockReader } from './blocks.js';
 import { CorruptObjectError } from './errors.js';
-import { fsyncDir } from './fs-util.js';
+import { fsyncDir, removeStaleStagingFiles } from './fs-util.js';
 import type { Repository } from './repository.js';
 import type { SnapshotRow } from './store/metadata-store.js';
 import type { ProgressSink } from './progress.js';
@@ -34,6 +34,8 @@ export async function materializeSnapshot(repo: Repository, snapshot: SnapshotRo
     return path;
   }
   await mkdir(repo.cacheDir, { recursive: true });
+  // A reader killed while assembling leaves its partial file behind; reclaim those.
+  await removeStaleStagingFiles(repo.cacheDir);
   const tmp = join(repo.cacheDir, `${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   try {
     const ancestor = await cachedAncestor(repo, snapshot);

@@ -19,8 +19,9 @@ export default class Query extends OpenDuckCommand {
     db: Flags.string({ char: 'd', required: true, description: 'DB, or DB@BRANCH / DB@TAG / DB@ID / DB@BRANCH~N for a read-only snapshot' }),
     format: Flags.string({ char: 'f', options: ['table', 'json', 'csv'], default: 'table', description: 'output format' }),
     file: Flags.string({ description: 'read SQL from this file' }),
-    json: Flags.boolean({ description: 'same as --format json' }),
   };
+  // --json means --format json, and makes errors JSON on stdout as for every other command.
+  static override enableJsonFlag = true;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Query);
@@ -31,7 +32,7 @@ export default class Query extends OpenDuckCommand {
     process.once('SIGINT', onSigint);
     try {
       const result = await session.run(sql);
-      const format = (flags.json ? 'json' : flags.format) as ResultFormat;
+      const format = (this.jsonEnabled() ? 'json' : flags.format) as ResultFormat;
       await renderResult(result, format, (t) => this.out(t), (e) => session.translate(e));
     } finally {
       process.off('SIGINT', onSigint);

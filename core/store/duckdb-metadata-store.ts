@@ -86,8 +86,8 @@ export class DuckDBMetadataStore implements MetadataStore {
     let delay = 5;
     for (;;) {
       try {
-        // Small blocks: this file holds kilobytes of rows, and 256 KiB blocks would make every
-        // checkpoint grow it by a quarter megabyte.
+        // Small blocks: this file holds kilobytes of rows, and with 256 KiB blocks each checkpoint
+        // moved its size by up to ~0.8 MB (measured); with 16 KiB blocks by tens of kilobytes.
         this.instance = await DuckDBInstance.create(this.path, { default_block_size: '16384', threads: '1' });
         break;
       } catch (err) {
@@ -152,7 +152,7 @@ export class DuckDBMetadataStore implements MetadataStore {
     return this.use((con) =>
       transaction(con, async () => {
         if (!(await rows(con, 'SELECT 1 FROM databases WHERE name = ?', [name])).length) throw new NotFoundError('database', name);
-        for (const table of ['branches', 'tags', 'snapshots', 'leases', 'lease_tokens']) {
+        for (const table of ['branches', 'tags', 'snapshots', 'leases', 'lease_tokens', 'layers']) {
           await con.run(`DELETE FROM ${table} WHERE db = ?`, [name]);
         }
         await con.run('DELETE FROM databases WHERE name = ?', [name]);

@@ -85,7 +85,7 @@ export class QuerySession {
 
   translate(err: unknown): Error {
     if (err instanceof OpenDuckError) return err;
-    const message = errorMessage(err).split('\n')[0]!;
+    const message = errorMessage(err).split('\n')[0]!.replace(/^Failed to extract statements: /, '');
     if (this.readOnly && isReadOnlyViolation(err)) return new ReadOnlyError(this.label, 'writes are refused');
     return new SqlError(this.label, message);
   }

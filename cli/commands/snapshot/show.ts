@@ -16,7 +16,10 @@ export default class SnapshotShow extends OpenDuckCommand {
     this.log(`parent:   ${s.parents.join(' ') || '-'}`);
     this.log(`author:   ${s.author}`);
     this.log(`time:     ${formatTime(s.createdAt)}`);
-    this.log(`size:     ${formatBytes(s.sizeBytes)} (${s.blocks} blocks of ${formatBytes(s.blockSize)} in ${s.layers} layers)`);
+    const blocks = Math.max(0, s.blocks - 1);
+    this.log(
+      `size:     ${formatBytes(s.sizeBytes)} (header + ${blocks} block${blocks === 1 ? '' : 's'} of ${formatBytes(s.blockSize)}, in ${s.layers} layer${s.layers === 1 ? '' : 's'})`,
+    );
     this.log(`changed:  ${s.blocksChanged} blocks, ${formatBytes(s.bytesWritten)} written`);
     this.log('');
     this.log(`    ${s.message || '(no message)'}`);

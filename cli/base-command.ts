@@ -3,7 +3,7 @@
  * and `--json` for machine output (results on stdout, diagnostics on stderr).
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
-import { OpenDuckError, errorMessage } from '../core/errors.js';
+import { NotARepositoryError, OpenDuckError, errorMessage } from '../core/errors.js';
 import { Repository } from '../core/repository.js';
 
 export abstract class OpenDuckCommand extends Command {
@@ -20,6 +20,16 @@ export abstract class OpenDuckCommand extends Command {
   protected async openRepository(flags: { repo?: string }): Promise<Repository> {
     this.repository = await Repository.open({ repo: flags.repo });
     return this.repository;
+  }
+
+  /** The repository if there is one here; client commands work without one. */
+  protected async tryOpenRepository(flags: { repo?: string }): Promise<Repository | null> {
+    try {
+      return await this.openRepository(flags);
+    } catch (err) {
+      if (err instanceof NotARepositoryError) return null;
+      throw err;
+    }
   }
 
   /** Writes to stdout honouring backpressure, so large results stream with bounded memory. */

@@ -13,12 +13,21 @@ export interface DuckDBSession {
   readOnly: boolean;
 }
 
-export async function openDuckDBSession(path: string, alias: string, readOnly: boolean): Promise<DuckDBSession> {
+export interface SessionOptions {
+  /**
+   * For SQL from the network: after attaching, DuckDB may no longer touch the file system
+   * (no read_csv, COPY TO, ATTACH of other files) and the setting is locked.
+   */
+  sandboxed?: boolean;
+}
+
+export async function openDuckDBSession(path: string, alias: string, readOnly: boolean, options: SessionOptions = {}): Promise<DuckDBSession> {
   const instance = await DuckDBInstance.create(':memory:');
   try {
     const connection = await instance.connect();
     await connection.run(`ATTACH ${quoteLiteral(path)} AS ${quoteIdentifier(alias)}${readOnly ? ' (READ_ONLY)' : ''}`);
     await connection.run(`USE ${quoteIdentifier(alias)}`);
+    if (options.sandboxed) await sandbox(connection);
     return { instance, connection, alias, readOnly };
   } catch (err) {
     instance.closeSync();
@@ -38,6 +47,12 @@ export async function closeDuckDBSession(session: DuckDBSession, checkpoint: boo
     session.connection.closeSync();
     session.instance.closeSync();
   }
+}
+
+/** Turns off file-system access for the rest of the instance's life; it cannot be turned back on. */
+export async function sandbox(connection: DuckDBConnection): Promise<void> {
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET lock_configuration = true');
 }
 
 export function isReadOnlyViolation(err: unknown): boolean {

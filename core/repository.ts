@@ -94,6 +94,11 @@ export class Repository {
     return join(this.root, 'tmp');
   }
 
+  /** Server state: token, daemon record, log. */
+  get serverDir(): string {
+    return join(this.root, 'server');
+  }
+
   get cacheDir(): string {
     return join(this.root, 'cache', 'snapshots');
   }

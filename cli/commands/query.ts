@@ -3,22 +3,26 @@ import { readFile } from 'node:fs/promises';
 import { OpenDuckCommand } from '../base-command.js';
 import { QuerySession } from '../../core/verbs/query.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { renderResult, type ResultFormat } from '../render/result.js';
+import { localRows, renderResult, type ResultFormat } from '../render/result.js';
 import { withProgress } from '../render/progress.js';
+import { connectClient, explicitEndpoint, remoteFlags } from '../remote.js';
 
 export default class Query extends OpenDuckCommand {
   static override summary = 'Run SQL against a database or a snapshot';
-  static override description = `SQL comes from the argument, --file, or stdin. --db DB opens the current branch's working copy read-write. Any DB@REF (branch, tag, snapshot id prefix, BRANCH~N) reads that committed snapshot read-only.`;
+  static override description = `SQL comes from the argument, --file, or stdin. --db DB opens the current branch's working copy read-write. Any DB@REF (branch, tag, snapshot id prefix, BRANCH~N) reads that committed snapshot read-only. With --endpoint (or OPENDUCK_ENDPOINT) the same query runs on a server and its result streams back.`;
   static override examples = [
     `<%= config.bin %> query --db shop "CREATE TABLE users AS SELECT range AS id FROM range(10)"`,
     `<%= config.bin %> query --db shop@3f2a9c1e07aa "SELECT count(*) FROM users" --format json`,
     `echo "SELECT 42" | <%= config.bin %> query --db shop@main --format csv`,
+    `<%= config.bin %> query --endpoint 127.0.0.1:7878 --db shop@main "SELECT count(*) FROM users" --execution-id nightly-1`,
   ];
   static override args = { sql: Args.string({ description: 'SQL to run (several statements allowed; the last one is printed)' }) };
   static override flags = {
     db: Flags.string({ char: 'd', required: true, description: 'DB, or DB@BRANCH / DB@TAG / DB@ID / DB@BRANCH~N for a read-only snapshot' }),
     format: Flags.string({ char: 'f', options: ['table', 'json', 'csv'], default: 'table', description: 'output format' }),
     file: Flags.string({ description: 'read SQL from this file' }),
+    'execution-id': Flags.string({ description: 'id for the remote execution, so openduck cancel ID can stop it (default: random)' }),
+    ...remoteFlags,
   };
   // --json means --format json, and makes errors JSON on stdout as for every other command.
   static override enableJsonFlag = true;
@@ -26,17 +30,34 @@ export default class Query extends OpenDuckCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Query);
     const sql = await readSql(args.sql, flags.file);
+    const format = (this.jsonEnabled() ? 'json' : flags.format) as ResultFormat;
+    if (explicitEndpoint(flags)) return this.runRemote(sql, format, flags);
     const repo = await this.openRepository(flags);
     const session = await withProgress(true, (onProgress) => QuerySession.open(repo, flags.db, { onProgress }));
     const onSigint = () => session.interrupt();
     process.once('SIGINT', onSigint);
     try {
       const result = await session.run(sql);
-      const format = (this.jsonEnabled() ? 'json' : flags.format) as ResultFormat;
-      await renderResult(result, format, (t) => this.out(t), (e) => session.translate(e));
+      await renderResult(localRows(result, (e) => session.translate(e)), format, (t) => this.out(t));
     } finally {
       process.off('SIGINT', onSigint);
       await session.close();
+    }
+  }
+
+  private async runRemote(sql: string, format: ResultFormat, flags: { db: string; endpoint?: string; token?: string; repo?: string; 'execution-id'?: string }): Promise<void> {
+    const client = await connectClient(flags, await this.tryOpenRepository(flags), false);
+    try {
+      const result = await client.execute(sql, { database: flags.db, executionId: flags['execution-id'] });
+      const onSigint = () => result.cancel();
+      process.once('SIGINT', onSigint);
+      try {
+        await renderResult(result, format, (t) => this.out(t));
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    } finally {
+      client.close();
     }
   }
 }

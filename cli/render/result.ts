@@ -3,7 +3,7 @@
  * the result size; the table view needs column widths, so it shows at most TABLE_ROW_LIMIT rows
  * and says how many it left out.
  */
-import type { DuckDBResult, DuckDBType } from '@duckdb/node-api';
+import type { DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { DuckDBTypeId } from '@duckdb/node-api';
 import { toDisplayText, toJsonValue } from '../../core/values.js';
 
@@ -12,17 +12,32 @@ export const TABLE_ROW_LIMIT = 10_000;
 
 type Write = (text: string) => Promise<void>;
 
-export async function renderResult(result: DuckDBResult, format: ResultFormat, write: Write, onError: (err: unknown) => Error): Promise<number> {
-  const names = result.deduplicatedColumnNames();
-  const types = result.columnTypes();
-  let rows = 0;
-  const chunks = async function* () {
-    try {
-      for await (const chunk of result) yield chunk.getRows();
-    } catch (err) {
-      throw onError(err);
-    }
+/** Rows to print, from a local DuckDB result or decoded from a server's Arrow stream. */
+export interface RowSource {
+  names: string[];
+  types: DuckDBType[];
+  /** Row-major batches. */
+  batches: AsyncIterable<DuckDBValue[][]>;
+}
+
+export function localRows(result: DuckDBResult, onError: (err: unknown) => Error): RowSource {
+  return {
+    names: result.deduplicatedColumnNames(),
+    types: result.columnTypes(),
+    batches: (async function* () {
+      try {
+        for await (const chunk of result) yield chunk.getRows();
+      } catch (err) {
+        throw onError(err);
+      }
+    })(),
   };
+}
+
+export async function renderResult(source: RowSource, format: ResultFormat, write: Write): Promise<number> {
+  const { names, types } = source;
+  let rows = 0;
+  const chunks = () => source.batches;
 
   if (format === 'json') {
     await write('[');

@@ -1,4 +1,4 @@
-import type { DuckDBResult } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import { closeDuckDBSession, isReadOnlyViolation, openDuckDBSession, type DuckDBSession } from '../duckdb-session.js';
 import { errorMessage, InvalidArgumentError, OpenDuckError, ReadOnlyError, SqlError } from '../errors.js';
 import { shortId } from '../hash.js';
@@ -27,13 +27,13 @@ export class QuerySession {
     private readonly locked: LockedWorkingCopy | null,
   ) {}
 
-  static async open(repo: Repository, ref: string, options: { purpose?: string; onProgress?: ProgressSink } = {}): Promise<QuerySession> {
+  static async open(repo: Repository, ref: string, options: { purpose?: string; onProgress?: ProgressSink; sandboxed?: boolean } = {}): Promise<QuerySession> {
     const purpose = options.purpose ?? 'openduck query';
     const parsed = parseRef(ref);
     if (parsed.rev === null && parsed.ancestry === 0) {
       const locked = await lockWorkingCopy(repo, parsed.db, purpose);
       try {
-        const session = await openDuckDBSession(locked.wc.path, parsed.db, false);
+        const session = await openDuckDBSession(locked.wc.path, parsed.db, false, { sandboxed: options.sandboxed });
         return new QuerySession(parsed.db, `${parsed.db} (working copy of ${locked.state.branch})`, null, session, locked);
       } catch (err) {
         await locked.release();
@@ -41,9 +41,13 @@ export class QuerySession {
       }
     }
     const resolved = await resolveRef(repo, parsed);
-    const session = await openSnapshotSession(repo, resolved.snapshot, parsed.db, options.onProgress);
+    const session = await openSnapshotSession(repo, resolved.snapshot, parsed.db, options);
     const label = `${parsed.db}@${resolved.kind === 'id' ? shortId(resolved.snapshot.id) : parsed.rev}`;
     return new QuerySession(parsed.db, label, resolved.snapshot.id, session, null);
+  }
+
+  get connection(): DuckDBConnection {
+    return this.session.connection;
   }
 
   get readOnly(): boolean {
@@ -52,12 +56,8 @@ export class QuerySession {
 
   /** Runs every statement in `sql` and returns the last one's result as a stream. */
   async run(sql: string): Promise<DuckDBResult> {
-    if (!sql.trim()) throw new InvalidArgumentError('no SQL given');
     try {
-      const statements = await this.session.connection.extractStatements(sql);
-      if (statements.count === 0) throw new InvalidArgumentError('no SQL statement found');
-      for (let i = 0; i < statements.count - 1; i++) await (await statements.prepare(i)).run();
-      return await (await statements.prepare(statements.count - 1)).stream();
+      return await runStatements(this.session.connection, sql);
     } catch (err) {
       throw this.translate(err);
     }
@@ -84,10 +84,7 @@ export class QuerySession {
   }
 
   translate(err: unknown): Error {
-    if (err instanceof OpenDuckError) return err;
-    const message = errorMessage(err).split('\n')[0]!.replace(/^Failed to extract statements: /, '');
-    if (this.readOnly && isReadOnlyViolation(err)) return new ReadOnlyError(this.label, 'writes are refused');
-    return new SqlError(this.label, message);
+    return translateSqlError(err, this.label, this.readOnly);
   }
 
   interrupt(): void {
@@ -104,15 +101,37 @@ export class QuerySession {
   }
 }
 
+/** Runs every statement in `sql` on the connection and returns the last one's result as a stream. */
+export async function runStatements(connection: DuckDBConnection, sql: string): Promise<DuckDBResult> {
+  if (!sql.trim()) throw new InvalidArgumentError('no SQL given');
+  const statements = await connection.extractStatements(sql);
+  if (statements.count === 0) throw new InvalidArgumentError('no SQL statement found');
+  for (let i = 0; i < statements.count - 1; i++) await (await statements.prepare(i)).run();
+  return (await statements.prepare(statements.count - 1)).stream();
+}
+
+/** DuckDB's errors as typed errors naming what was queried (`label`). */
+export function translateSqlError(err: unknown, label: string, readOnly: boolean): Error {
+  if (err instanceof OpenDuckError) return err;
+  const message = errorMessage(err).split('\n')[0]!.replace(/^Failed to extract statements: /, '');
+  if (readOnly && isReadOnlyViolation(err)) return new ReadOnlyError(label, 'writes are refused');
+  return new SqlError(label, message);
+}
+
 /**
  * Opens a materialized snapshot read-only. Another process may evict the cached file between
  * materializing and attaching; materializing again is the cure.
  */
-async function openSnapshotSession(repo: Repository, snapshot: SnapshotRow, alias: string, progress?: ProgressSink): Promise<DuckDBSession> {
+export async function openSnapshotSession(
+  repo: Repository,
+  snapshot: SnapshotRow,
+  alias: string,
+  options: { onProgress?: ProgressSink; sandboxed?: boolean } = {},
+): Promise<DuckDBSession> {
   for (let attempt = 0; ; attempt++) {
-    const path = await materializeSnapshot(repo, snapshot, progress);
+    const path = await materializeSnapshot(repo, snapshot, options.onProgress);
     try {
-      return await openDuckDBSession(path, alias, true);
+      return await openDuckDBSession(path, alias, true, { sandboxed: options.sandboxed });
     } catch (err) {
       if (attempt > 0 || !/No such file|does not exist/i.test(errorMessage(err))) throw err;
     }

@@ -1,0 +1,50 @@
+import { Flags } from '@oclif/core';
+import { OpenDuckCommand } from '../base-command.js';
+import { startWorker } from '../../server/worker/worker-server.js';
+import { resolveServerAuth } from '../../server/serve.js';
+import { runUntilSignalled } from '../serve-loop.js';
+import { validateName } from '../../core/names.js';
+
+export default class Worker extends OpenDuckCommand {
+  static override summary = "Run a worker that executes SQL on this repository's databases";
+  static override description =
+    'The worker registers with the gateway (retrying with backoff) and heartbeats. It reads snapshots through a pool of read-only instances and is the single writer of a branch while it runs a write. After a gateway restart it registers again by itself.';
+  static override examples = [
+    'OPENDUCK_TOKEN=secret <%= config.bin %> worker --gateway 127.0.0.1:7878 --listen 127.0.0.1:7901',
+    '<%= config.bin %> worker --gateway gw:7878 --db shop --db sales --max-concurrency 4 --compute-context region=eu,size=large',
+  ];
+  static override flags = {
+    listen: Flags.string({ default: '127.0.0.1:0', description: 'HOST:PORT to listen on (port 0: any free port)' }),
+    advertise: Flags.string({ description: 'HOST:PORT the gateway should dial (default: the listen address)' }),
+    gateway: Flags.string({ required: true, description: 'the gateway to register with, HOST:PORT' }),
+    db: Flags.string({ multiple: true, description: 'databases this worker prefers to serve (repeatable; default: any)' }),
+    'max-concurrency': Flags.integer({ min: 0, default: 8, description: 'executions at once (0: unlimited)' }),
+    'compute-context': Flags.string({ default: '', description: 'K=V,… labels that requests can ask for' }),
+    token: Flags.string({ description: 'access token (default: $OPENDUCK_TOKEN, else the repository token file)' }),
+    'insecure-no-auth': Flags.boolean({ description: 'accept calls without a token (loopback addresses only)' }),
+    id: Flags.string({ description: 'worker id (default: random)' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Worker);
+    for (const db of flags.db ?? []) validateName('database', db);
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const repo = await this.openRepository(flags);
+    const auth = await resolveServerAuth({ token: flags.token, insecureNoAuth: flags['insecure-no-auth'], listen: flags.listen, repo, warn: log });
+    const worker = await startWorker({
+      repo,
+      listen: flags.listen,
+      advertise: flags.advertise,
+      gateway: flags.gateway,
+      policy: auth.policy,
+      token: auth.token,
+      databases: flags.db,
+      maxConcurrency: flags['max-concurrency'],
+      computeContext: flags['compute-context'],
+      workerId: flags.id,
+      log,
+    });
+    process.stdout.write(`listening on ${worker.endpoint}\n`);
+    await runUntilSignalled((ms) => worker.stop(ms), log);
+  }
+}

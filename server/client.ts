@@ -1,0 +1,179 @@
+/**
+ * A client for an OpenDuck gateway: runs SQL remotely and streams the decoded result, cancels,
+ * asks for status and seals working copies. The CLI's remote mode is built on it, and scripts can
+ * use it directly. Results are pulled as the consumer reads them, so a slow consumer slows the
+ * server (HTTP/2 flow control) instead of filling memory.
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { bearerMetadata } from './auth.js';
+import { CHANNEL_OPTIONS, parseEndpoint } from './grpc-config.js';
+import { openduckV1 } from './proto.js';
+import { fromStatusError } from './status.js';
+import { ArrowIpcDecoder } from './wire/arrow-ipc.js';
+import type { ExecutionServiceClient } from './generated/openduck/v1/ExecutionService.js';
+import type { CatalogServiceClient } from './generated/openduck/v1/CatalogService.js';
+import type { ControlServiceClient } from './generated/openduck/v1/ControlService.js';
+import type { ExecuteFragmentChunk__Output } from './generated/openduck/v1/ExecuteFragmentChunk.js';
+import type { CancelReply__Output } from './generated/openduck/v1/CancelReply.js';
+import type { StatusReply__Output } from './generated/openduck/v1/StatusReply.js';
+import type { CreateSnapshotReply__Output } from './generated/openduck/v1/CreateSnapshotReply.js';
+import type { ListTablesReply__Output } from './generated/openduck/v1/ListTablesReply.js';
+import type { DescribeTableReply__Output } from './generated/openduck/v1/DescribeTableReply.js';
+import type { ListDatabasesReply__Output } from './generated/openduck/v1/ListDatabasesReply.js';
+
+export interface ExecuteOptions {
+  database?: string;
+  snapshotId?: string;
+  executionId?: string;
+  computeContext?: string;
+}
+
+export interface RemoteSummary {
+  rows: number;
+  bytes: number;
+  snapshotId: string;
+  workerId: string;
+}
+
+/** A running remote execution: its columns once known, then row batches as they arrive. */
+export interface RemoteResult {
+  executionId: string;
+  names: string[];
+  types: DuckDBType[];
+  batches: AsyncIterable<DuckDBValue[][]>;
+  /** Available after the batches are consumed. */
+  summary(): RemoteSummary | null;
+  cancel(): void;
+}
+
+export class OpenDuckClient {
+  readonly endpoint: string;
+  private readonly execution: ExecutionServiceClient;
+  private readonly catalog: CatalogServiceClient;
+  private readonly control: ControlServiceClient;
+
+  constructor(
+    endpoint: string,
+    private readonly token: string | null,
+  ) {
+    const target = parseEndpoint(endpoint).target;
+    this.endpoint = target;
+    const v1 = openduckV1();
+    const credentials = grpc.credentials.createInsecure();
+    this.execution = new v1.ExecutionService(target, credentials, CHANNEL_OPTIONS);
+    this.catalog = new v1.CatalogService(target, credentials, CHANNEL_OPTIONS);
+    this.control = new v1.ControlService(target, credentials, CHANNEL_OPTIONS);
+  }
+
+  private metadata(): grpc.Metadata {
+    return bearerMetadata(this.token);
+  }
+
+  /** Resolves with how long connecting took, or fails with the endpoint named. */
+  waitForReady(timeoutMs = 5000): Promise<number> {
+    const started = performance.now();
+    return new Promise((resolve, reject) =>
+      this.execution.waitForReady(Date.now() + timeoutMs, (err) =>
+        err ? reject(fromStatusError(Object.assign(err, { code: grpc.status.UNAVAILABLE, details: err.message }), this.endpoint)) : resolve(performance.now() - started),
+      ),
+    );
+  }
+
+  /**
+   * Starts an execution. Resolves once the schema has arrived (or fails with the server's error),
+   * so callers can print headers before rows stream.
+   */
+  async execute(sql: string, options: ExecuteOptions = {}): Promise<RemoteResult> {
+    const executionId = options.executionId ?? randomUUID();
+    const call = this.execution.ExecuteFragment(
+      {
+        plan: Buffer.from(sql, 'utf8'),
+        database: options.database ?? '',
+        snapshotId: options.snapshotId,
+        executionId,
+        computeContext: options.computeContext ?? '',
+        accessToken: '',
+      },
+      this.metadata(),
+    );
+    const decoder = new ArrowIpcDecoder();
+    let summary: RemoteSummary | null = null;
+    const iterator = (call as AsyncIterable<ExecuteFragmentChunk__Output>)[Symbol.asyncIterator]();
+    const endpoint = this.endpoint;
+    const pending: DuckDBValue[][][] = [];
+
+    const pull = async (): Promise<boolean> => {
+      let next: IteratorResult<ExecuteFragmentChunk__Output>;
+      try {
+        next = await iterator.next();
+      } catch (err) {
+        throw fromStatusError(err, endpoint);
+      }
+      if (next.done) return false;
+      const chunk = next.value;
+      if (chunk.arrowBatch) {
+        for (const batch of decoder.push({ bytes: chunk.arrowBatch.ipcStreamPayload, crc32: chunk.arrowBatch.crc32 })) pending.push(batch.rows());
+      } else if (chunk.finished) {
+        const s = chunk.summary;
+        summary = { rows: Number(s?.rows ?? 0), bytes: Number(s?.bytes ?? 0), snapshotId: s?.snapshotId ?? '', workerId: s?.workerId ?? '' };
+      } else if (chunk.error) {
+        throw fromStatusError(Object.assign(new Error(chunk.error), { code: grpc.status.UNKNOWN, details: chunk.error }), endpoint);
+      }
+      return true;
+    };
+
+    while (!decoder.columns) {
+      if (!(await pull())) throw fromStatusError(Object.assign(new Error('stream ended without a schema'), { code: grpc.status.INTERNAL, details: 'stream ended without a schema' }), endpoint);
+    }
+    const columns = decoder.columns;
+    return {
+      executionId,
+      names: columns.names,
+      types: columns.types,
+      batches: (async function* () {
+        for (;;) {
+          while (pending.length) yield pending.shift()!;
+          if (!(await pull())) break;
+        }
+      })(),
+      summary: () => summary,
+      cancel: () => call.cancel(),
+    };
+  }
+
+  cancel(executionId: string): Promise<boolean> {
+    return this.unary<CancelReply__Output>((md, cb) => this.execution.CancelExecution({ executionId, accessToken: '' }, md, cb)).then((r) => r.acknowledged);
+  }
+
+  status(): Promise<StatusReply__Output> {
+    return this.unary((md, cb) => this.control.GetStatus({}, md, cb));
+  }
+
+  createSnapshot(database: string, message = '', author = ''): Promise<CreateSnapshotReply__Output> {
+    return this.unary((md, cb) => this.control.CreateSnapshot({ database, message, author }, md, cb));
+  }
+
+  listDatabases(): Promise<ListDatabasesReply__Output> {
+    return this.unary((md, cb) => this.catalog.ListDatabases({}, md, cb));
+  }
+
+  listTables(database: string): Promise<ListTablesReply__Output> {
+    return this.unary((md, cb) => this.catalog.ListTables({ database }, md, cb));
+  }
+
+  describeTable(database: string, schema: string, table: string): Promise<DescribeTableReply__Output> {
+    return this.unary((md, cb) => this.catalog.DescribeTable({ database, schema, table }, md, cb));
+  }
+
+  private unary<T>(invoke: (md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) => invoke(this.metadata(), (err, res) => (err ? reject(fromStatusError(err, this.endpoint)) : resolve(res as T))));
+  }
+
+  close(): void {
+    this.execution.close();
+    this.catalog.close();
+    this.control.close();
+  }
+}

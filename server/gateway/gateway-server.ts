@@ -1,0 +1,252 @@
+/**
+ * The gateway: the one endpoint clients talk to. It authenticates every call, routes executions
+ * to workers (scheduler.ts), forwards result streams without holding them (a slow client pauses
+ * the worker's stream), forwards cancels, and keeps the list of in-flight executions that
+ * `status` shows. An execution's entry is removed however it ends: success, error or cancel.
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, errorMessage } from '../../core/errors.js';
+import { parseRef } from '../../core/refs.js';
+import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
+import { failStream, unary, UNAUTHENTICATED } from '../call-util.js';
+import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
+import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
+import { isStatusError, statusError } from '../status.js';
+import { WorkerRegistry, type WorkerHandle } from './registry.js';
+import { Scheduler, type RouteRequest } from './scheduler.js';
+import { shutdown } from '../worker/worker-server.js';
+import type { ExecuteFragmentChunk__Output } from '../generated/openduck/v1/ExecuteFragmentChunk.js';
+
+export interface GatewayOptions {
+  listen: string;
+  policy: TokenPolicy;
+  /** The token the gateway presents to workers. */
+  token: string | null;
+  maxQueue?: number;
+  heartbeatIntervalMs?: number;
+  log?: (line: string) => void;
+  version?: string;
+}
+
+export interface ExecutionEntry {
+  executionId: string;
+  database: string;
+  workerId: string;
+  startedAt: number;
+  state: 'queued' | 'running';
+  cancel(): void;
+}
+
+export interface RunningGateway {
+  endpoint: string;
+  port: number;
+  registry: WorkerRegistry;
+  executions: Map<string, ExecutionEntry>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** A worker's result stream stops being read while this many messages wait to reach the client. */
+const FORWARD_BUFFER_MESSAGES = 2;
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const log = options.log ?? (() => undefined);
+  const registry = new WorkerRegistry(options.heartbeatIntervalMs ?? 2000, log);
+  const scheduler = new Scheduler(registry, options.maxQueue ?? 64);
+  const executions = new Map<string, ExecutionEntry>();
+  const startedAt = Date.now();
+  const v1 = openduckV1();
+  const workerMetadata = () => bearerMetadata(options.token);
+
+  /** A worker whose connection failed is gone until it registers again. */
+  const onWorkerFailure = (worker: WorkerHandle, err: unknown) => {
+    if (isStatusError(err) && err.code === grpc.status.UNAVAILABLE) registry.evict(worker.id, errorMessage(err).split('\n')[0]!);
+  };
+
+  const execution: ExecutionServiceHandlers = {
+    ExecuteFragment(call) {
+      const req = call.request;
+      if (!isAuthorized(options.policy, call.metadata, req.accessToken)) return failStream(call, UNAUTHENTICATED());
+      let route: RouteRequest;
+      try {
+        route = routeFor(req.database, req.computeContext, !!req.snapshotId);
+      } catch (err) {
+        return failStream(call, err);
+      }
+      const executionId = req.executionId || randomUUID();
+      if (executions.has(executionId)) return failStream(call, new InvalidArgumentError(`execution ${executionId} is already running`));
+      let cancelRequested = false;
+      let cancelQueued: () => void = () => undefined;
+      let upstream: grpc.ClientReadableStream<ExecuteFragmentChunk__Output> | null = null;
+      const entry: ExecutionEntry = {
+        executionId,
+        database: req.database,
+        workerId: '',
+        startedAt: Date.now(),
+        state: 'queued',
+        cancel: () => {
+          cancelRequested = true;
+          cancelQueued();
+          upstream?.cancel();
+        },
+      };
+      executions.set(executionId, entry);
+      let finished = false;
+      const finish = (err?: unknown) => {
+        if (finished) return;
+        finished = true;
+        executions.delete(executionId);
+        if (err) failStream(call, err);
+        else call.end();
+      };
+      call.on('cancelled', () => {
+        entry.cancel();
+        finish();
+      });
+
+      scheduler
+        .acquire(route, (abort) => (cancelQueued = abort))
+        .then((slot) => {
+          if (cancelRequested || finished) {
+            slot.release();
+            return finish(statusError(grpc.status.CANCELLED, 'cancelled'));
+          }
+          entry.state = 'running';
+          entry.workerId = slot.worker.id;
+          const stream = slot.worker.execution.ExecuteFragment(
+            { plan: req.plan, database: req.database, snapshotId: req.snapshotId, executionId, computeContext: req.computeContext, accessToken: '' },
+            workerMetadata(),
+          );
+          upstream = stream;
+          // Flow control end to end: stop reading the worker while messages wait for the client.
+          let unflushed = 0;
+          stream.on('data', (chunk: ExecuteFragmentChunk__Output) => {
+            if (finished) return;
+            unflushed++;
+            call.write(chunk, () => {
+              if (--unflushed < FORWARD_BUFFER_MESSAGES && stream.isPaused()) stream.resume();
+            });
+            if (unflushed >= FORWARD_BUFFER_MESSAGES) stream.pause();
+          });
+          stream.on('error', (err) => {
+            slot.release();
+            onWorkerFailure(slot.worker, err);
+            finish(
+              isStatusError(err) && err.code === grpc.status.UNAVAILABLE
+                ? statusError(grpc.status.UNAVAILABLE, `worker ${slot.worker.id} failed during the execution: ${err.details}`)
+                : err,
+            );
+          });
+          stream.on('end', () => {
+            slot.release();
+            finish();
+          });
+        })
+        .catch((err) => finish(err));
+    },
+
+    CancelExecution: unary(options.policy, async (req) => {
+      const entry = executions.get(req.executionId);
+      if (!entry) return { acknowledged: false };
+      const worker = registry.get(entry.workerId);
+      if (entry.state === 'running' && worker) {
+        // Ask the worker first, so DuckDB is interrupted even if the stream is slow to notice.
+        await new Promise<void>((resolve) =>
+          worker.execution.CancelExecution({ executionId: req.executionId, accessToken: '' }, workerMetadata(), { deadline: Date.now() + 2000 }, () => resolve()),
+        );
+      }
+      entry.cancel();
+      return { acknowledged: true };
+    }),
+
+    RegisterWorker: unary(options.policy, async (req) => {
+      if (!req.workerId) throw new InvalidArgumentError('worker_id is required');
+      parseEndpoint(req.endpoint, 'worker endpoint');
+      registry.register(req);
+      return { accepted: true, heartbeatIntervalMs: registry.heartbeatIntervalMs };
+    }),
+
+    Heartbeat: unary(options.policy, async (req) => {
+      const known = registry.heartbeat(req.workerId);
+      return { acknowledged: known, reregister: !known };
+    }),
+  };
+
+  /** Forwards a unary catalog/control call to the worker a request of this kind would go to. */
+  const forward = <Res>(route: RouteRequest, invoke: (w: WorkerHandle, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void): Promise<Res> => {
+    const worker = scheduler.pickAny(route);
+    return new Promise<Res>((resolve, reject) =>
+      invoke(worker, workerMetadata(), (err, res) => {
+        if (err) {
+          onWorkerFailure(worker, err);
+          reject(err);
+        } else resolve(res as Res);
+      }),
+    );
+  };
+
+  const catalog: CatalogServiceHandlers = {
+    ListDatabases: unary(options.policy, (req) => forward({ database: '', write: false, computeContext: '' }, (w, md, cb) => w.catalog.ListDatabases(req, md, cb))),
+    ListTables: unary(options.policy, (req) => forward(routeFor(req.database, ''), (w, md, cb) => w.catalog.ListTables(req, md, cb))),
+    DescribeTable: unary(options.policy, (req) => forward(routeFor(req.database, ''), (w, md, cb) => w.catalog.DescribeTable(req, md, cb))),
+  };
+
+  const control: ControlServiceHandlers = {
+    GetStatus: unary(options.policy, async () => ({
+      version: options.version ?? '',
+      pid: process.pid,
+      startedAtMs: startedAt,
+      workers: registry.list().map((w) => ({
+        workerId: w.id,
+        endpoint: w.endpoint,
+        databases: w.databases,
+        computeContext: w.computeContextText,
+        maxConcurrency: w.maxConcurrency,
+        inFlight: w.inFlight,
+        lastHeartbeatMs: w.lastHeartbeat,
+      })),
+      executions: [...executions.values()].map((e) => ({
+        executionId: e.executionId,
+        database: e.database,
+        workerId: e.workerId,
+        startedAtMs: e.startedAt,
+        state: e.state,
+      })),
+      maxQueue: scheduler.maxQueue,
+    })),
+    CreateSnapshot: unary(options.policy, (req) => {
+      const db = parseRef(req.database);
+      if (db.rev !== null) throw new InvalidArgumentError(`snapshot create takes a database name, not a ref: ${req.database}`);
+      return forward(routeFor(db.db, ''), (w, md, cb) => w.control.CreateSnapshot(req, md, cb));
+    }),
+  };
+
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  server.addService(v1.ExecutionService.service, execution);
+  server.addService(v1.CatalogService.service, catalog);
+  server.addService(v1.ControlService.service, control);
+  const listen = parseEndpoint(options.listen, 'listen address');
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen.target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  registry.start();
+  return {
+    endpoint: `${listen.host}:${port}`,
+    port,
+    registry,
+    executions,
+    async stop(graceMs = 10_000) {
+      await shutdown(server, graceMs);
+      for (const e of executions.values()) e.cancel();
+      registry.close();
+    },
+  };
+}
+
+/** How a `database` field routes: the bare name for affinity, and whether it is the working copy. */
+function routeFor(database: string, computeContext: string, pinned = false): RouteRequest {
+  if (!database) return { database: '', write: false, computeContext };
+  const ref = parseRef(database);
+  return { database: ref.db, write: ref.rev === null && !pinned, computeContext };
+}
+

@@ -1,0 +1,89 @@
+/**
+ * Errors on the wire: gRPC status codes with a human message. One table maps our typed errors
+ * to codes on the way out, and codes back to typed errors on the way in, so the CLI prints the
+ * same one-line message whether a command ran locally or on a server.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { OpenDuckError, errorMessage, type ErrorCode } from '../core/errors.js';
+
+const CODE_FOR: Record<ErrorCode, grpc.status> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
+  AMBIGUOUS_REF: grpc.status.INVALID_ARGUMENT,
+  CONFLICT: grpc.status.ABORTED,
+  LEASE_HELD: grpc.status.ABORTED,
+  DIRTY_WORKING_COPY: grpc.status.FAILED_PRECONDITION,
+  READ_ONLY: grpc.status.FAILED_PRECONDITION,
+  CORRUPT_OBJECT: grpc.status.DATA_LOSS,
+  NOT_A_REPOSITORY: grpc.status.FAILED_PRECONDITION,
+  SQL_ERROR: grpc.status.INVALID_ARGUMENT,
+  BUSY: grpc.status.UNAVAILABLE,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+export interface StatusError extends Error {
+  code: grpc.status;
+  details: string;
+}
+
+export function toStatusError(err: unknown): Partial<grpc.StatusObject> & Error {
+  if (isStatusError(err)) return err;
+  const code = err instanceof OpenDuckError ? CODE_FOR[err.code] : grpc.status.INTERNAL;
+  const details = errorMessage(err).split('\n')[0]!;
+  return Object.assign(new Error(details), { code, details });
+}
+
+export function statusError(code: grpc.status, details: string): StatusError {
+  return Object.assign(new Error(details), { code, details });
+}
+
+export function isStatusError(err: unknown): err is StatusError {
+  return err instanceof Error && typeof (err as Partial<StatusError>).code === 'number' && typeof (err as Partial<StatusError>).details === 'string';
+}
+
+/** Errors a remote call raised, turned back into typed errors with the server's message. */
+export class RemoteError extends OpenDuckError {
+  constructor(
+    readonly status: grpc.status,
+    message: string,
+  ) {
+    super(remoteCode(status), message);
+  }
+}
+
+function remoteCode(status: grpc.status): ErrorCode {
+  switch (status) {
+    case grpc.status.INVALID_ARGUMENT:
+      return 'INVALID_ARGUMENT';
+    case grpc.status.NOT_FOUND:
+      return 'NOT_FOUND';
+    case grpc.status.ALREADY_EXISTS:
+      return 'ALREADY_EXISTS';
+    case grpc.status.ABORTED:
+      return 'CONFLICT';
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return 'BUSY';
+    default:
+      return 'INTERNAL';
+  }
+}
+
+/** The message a user sees for a failed remote call: the server's words, or ours for transport failures. */
+export function fromStatusError(err: unknown, endpoint: string): OpenDuckError {
+  if (!isStatusError(err)) return err instanceof OpenDuckError ? err : new OpenDuckError('INTERNAL', errorMessage(err));
+  const details = err.details || grpc.status[err.code] || 'error';
+  switch (err.code) {
+    case grpc.status.UNAUTHENTICATED:
+      return new RemoteError(err.code, `${endpoint}: authentication failed (wrong or missing token; set --token or OPENDUCK_TOKEN)`);
+    case grpc.status.UNAVAILABLE:
+      return new RemoteError(err.code, /No connection established|ECONNREFUSED|connect/i.test(details) ? `${endpoint} is unreachable: ${details}` : details);
+    case grpc.status.CANCELLED:
+      return new RemoteError(err.code, 'cancelled');
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new RemoteError(err.code, `${endpoint}: deadline exceeded`);
+    default:
+      return new RemoteError(err.code, details);
+  }
+}

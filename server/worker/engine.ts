@@ -1,0 +1,295 @@
+/**
+ * What a worker does: runs fragments against its repository and streams results as Arrow IPC.
+ *
+ * - `shop@…` (or a snapshot id) reads a committed snapshot through the shared pool of read-only
+ *   instances; any number run at once and none waits for a writer.
+ * - `shop` runs on the working copy of the current branch. The worker becomes the branch's
+ *   single writer for the duration (the write lease names this process); writes to one database
+ *   queue behind each other inside the worker instead of failing.
+ * - an empty database runs in a scratch in-memory database (health checks, SELECT 1).
+ *
+ * Every DuckDB instance that runs network SQL is sandboxed (no file system access).
+ */
+import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
+import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, NotFoundError, errorMessage } from '../../core/errors.js';
+import { sandbox } from '../../core/duckdb-session.js';
+import { shortId } from '../../core/hash.js';
+import { parseRef, resolveRef } from '../../core/refs.js';
+import type { Repository } from '../../core/repository.js';
+import { createSnapshot, type SnapshotCreateResult } from '../../core/verbs/snapshot.js';
+import { QuerySession, runStatements, translateSqlError } from '../../core/verbs/query.js';
+import { listDatabases } from '../../core/verbs/database.js';
+import { MAX_PLAN_BYTES } from '../grpc-config.js';
+import { statusError } from '../status.js';
+import { ArrowIpcEncoder, type EncodedPayload } from '../wire/arrow-ipc.js';
+import { SnapshotPool } from './snapshot-pool.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+export interface FragmentRequest {
+  plan: Uint8Array;
+  database: string;
+  snapshotId?: string;
+  executionId: string;
+}
+
+export interface FragmentSummary {
+  rows: number;
+  bytes: number;
+  snapshotId: string;
+}
+
+/** Where encoded payloads go; resolves when the transport can take more (flow control). */
+export type PayloadSink = (payload: EncodedPayload) => Promise<void>;
+
+export interface RunningExecution {
+  executionId: string;
+  database: string;
+  startedAt: number;
+}
+
+/** A connection to run SQL on, however it was obtained, and how to give it back. */
+interface Target {
+  label: string;
+  snapshotId: string;
+  readOnly: boolean;
+  connection: DuckDBConnection | null;
+  run(sql: string): Promise<DuckDBResult>;
+  interrupt(): void;
+  close(): Promise<void>;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class WorkerEngine {
+  private readonly pool: SnapshotPool | null;
+  private readonly writers = new KeyedMutex();
+  private readonly running = new Map<string, RunningExecution & { cancel(): void; cancelled: boolean }>();
+  private scratch: Promise<DuckDBInstance> | null = null;
+
+  constructor(
+    readonly repo: Repository | null,
+    readonly workerId: string,
+    private readonly label = `openduck worker ${workerId}`,
+  ) {
+    this.pool = repo ? new SnapshotPool(repo) : null;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  executions(): RunningExecution[] {
+    return [...this.running.values()].map(({ executionId, database, startedAt }) => ({ executionId, database, startedAt }));
+  }
+
+  /** Runs one fragment, handing encoded payloads to `sink`. Throws typed errors or gRPC status errors. */
+  async execute(req: FragmentRequest, sink: PayloadSink, onCancel: (cancel: () => void) => void): Promise<FragmentSummary> {
+    const sql = decodePlan(req.plan);
+    if (!req.executionId) throw new InvalidArgumentError('execution_id is required');
+    if (this.running.has(req.executionId)) throw new InvalidArgumentError(`execution ${req.executionId} is already running`);
+    const record = { executionId: req.executionId, database: req.database, startedAt: Date.now(), cancelled: false, cancel: () => undefined as void };
+    this.running.set(req.executionId, record);
+    try {
+      return await this.withTarget(req.database, req.snapshotId, `execution ${req.executionId}`, async (target) => {
+        record.cancel = () => {
+          record.cancelled = true;
+          target.interrupt();
+        };
+        onCancel(record.cancel);
+        if (record.cancelled) throw cancelled();
+        let result: DuckDBResult;
+        try {
+          result = await target.run(sql);
+        } catch (err) {
+          throw record.cancelled ? cancelled() : translateSqlError(err, target.label, target.readOnly);
+        }
+        const encoder = new ArrowIpcEncoder({ names: result.deduplicatedColumnNames(), types: result.columnTypes() });
+        let rows = 0;
+        let bytes = 0;
+        const emit = async (payloads: EncodedPayload[]) => {
+          for (const p of payloads) {
+            rows += p.rows;
+            bytes += p.bytes.length;
+            await sink(p);
+          }
+        };
+        try {
+          for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+            if (record.cancelled) throw cancelled();
+            await emit(encoder.push(chunk));
+          }
+        } catch (err) {
+          throw record.cancelled ? cancelled() : translateSqlError(err, target.label, target.readOnly);
+        }
+        if (record.cancelled) throw cancelled();
+        await emit(encoder.finish());
+        return { rows, bytes, snapshotId: target.snapshotId };
+      });
+    } finally {
+      this.running.delete(req.executionId);
+    }
+  }
+
+  cancel(executionId: string): boolean {
+    const r = this.running.get(executionId);
+    if (!r) return false;
+    r.cancel();
+    return true;
+  }
+
+  /** Seals a database's working copy; the worker is its writer, so this queues behind writes. */
+  async createSnapshot(database: string, message: string, author: string): Promise<SnapshotCreateResult> {
+    const repo = this.requireRepo();
+    return this.writers.run(database, () => createSnapshot(repo, database, { message, author: author || undefined }));
+  }
+
+  async listDatabases(): Promise<Array<{ name: string; defaultBranch: string; branches: string[] }>> {
+    const repo = this.requireRepo();
+    const out = [];
+    for (const d of await listDatabases(repo)) {
+      out.push({ name: d.name, defaultBranch: d.defaultBranch, branches: (await repo.metadata.listBranches(d.name)).map((b) => b.name) });
+    }
+    return out;
+  }
+
+  async listTables(database: string): Promise<{ snapshotId: string; schemas: string[]; tables: Array<{ schema: string; name: string; estimatedRows: number; kind: string }> }> {
+    return this.withTarget(database, undefined, 'catalog', async (target) => {
+      const con = target.connection!;
+      const schemas = (await con.runAndReadAll(`SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal ORDER BY 1`))
+        .getRows()
+        .map((r) => String(r[0]));
+      const tables = (
+        await con.runAndReadAll(
+          `SELECT schema_name, table_name, estimated_size, 'table' FROM duckdb_tables() WHERE database_name = current_database()
+           UNION ALL
+           SELECT schema_name, view_name, 0, 'view' FROM duckdb_views() WHERE database_name = current_database() AND NOT internal
+           ORDER BY 1, 2`,
+        )
+      )
+        .getRows()
+        .map((r) => ({ schema: String(r[0]), name: String(r[1]), estimatedRows: Number(r[2] ?? 0), kind: String(r[3]) }));
+      return { snapshotId: target.snapshotId, schemas, tables };
+    });
+  }
+
+  async describeTable(database: string, schema: string, table: string): Promise<{ snapshotId: string; columns: Array<{ name: string; type: string; nullable: boolean }>; estimatedRows: number }> {
+    return this.withTarget(database, undefined, 'catalog', async (target) => {
+      const con = target.connection!;
+      const columns = (
+        await con.runAndReadAll(
+          `SELECT column_name, data_type, is_nullable FROM duckdb_columns()
+           WHERE database_name = current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index`,
+          [schema || 'main', table],
+        )
+      )
+        .getRows()
+        .map((r) => ({ name: String(r[0]), type: String(r[1]), nullable: Boolean(r[2]) }));
+      if (columns.length === 0) throw new NotFoundError('table', `${database}.${schema || 'main'}.${table}`);
+      const estimate = (
+        await con.runAndReadAll(`SELECT estimated_size FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, [
+          schema || 'main',
+          table,
+        ])
+      ).getRows()[0];
+      return { snapshotId: target.snapshotId, columns, estimatedRows: Number(estimate?.[0] ?? 0) };
+    });
+  }
+
+  /** Opens the right kind of target for `database`, runs fn, and always gives the target back. */
+  private async withTarget<T>(database: string, snapshotId: string | undefined, purpose: string, fn: (t: Target) => Promise<T>): Promise<T> {
+    if (!database) {
+      if (snapshotId) throw new InvalidArgumentError('snapshot_id needs a database');
+      return this.useTarget(await this.scratchTarget(), fn);
+    }
+    const repo = this.requireRepo();
+    const parsed = parseRef(snapshotId ? `${database.split('@')[0]}@${snapshotId}` : database);
+    if (parsed.rev === null) {
+      // The working copy: one writer per database inside this worker, and the branch lease across processes.
+      return this.writers.run(parsed.db, async () => {
+        const session = await QuerySession.open(repo, parsed.db, { purpose: `${this.label}, ${purpose}`, sandboxed: true });
+        return this.useTarget(
+          {
+            label: session.label,
+            snapshotId: '',
+            readOnly: false,
+            connection: session.connection,
+            run: (sql) => session.run(sql),
+            interrupt: () => session.interrupt(),
+            close: () => session.close(),
+          },
+          fn,
+        );
+      });
+    }
+    const resolved = await resolveRef(repo, parsed);
+    const lease = await this.pool!.connect(resolved.snapshot);
+    const label = `${parsed.db}@${resolved.kind === 'id' ? shortId(resolved.snapshot.id) : parsed.rev}`;
+    return this.useTarget(
+      {
+        label,
+        snapshotId: resolved.snapshot.id,
+        readOnly: true,
+        connection: lease.connection,
+        run: (sql) => runStatements(lease.connection, sql),
+        interrupt: () => lease.connection.interrupt(),
+        close: async () => lease.release(),
+      },
+      fn,
+    );
+  }
+
+  private async useTarget<T>(target: Target, fn: (t: Target) => Promise<T>): Promise<T> {
+    try {
+      return await fn(target);
+    } finally {
+      await target.close();
+    }
+  }
+
+  private async scratchTarget(): Promise<Target> {
+    if (!this.scratch) {
+      this.scratch = (async () => {
+        const instance = await DuckDBInstance.create(':memory:');
+        const setup = await instance.connect();
+        await sandbox(setup);
+        setup.closeSync();
+        return instance;
+      })();
+    }
+    const connection = await (await this.scratch).connect();
+    return {
+      label: 'scratch database',
+      snapshotId: '',
+      readOnly: false,
+      connection,
+      run: (sql) => runStatements(connection, sql),
+      interrupt: () => connection.interrupt(),
+      close: async () => connection.closeSync(),
+    };
+  }
+
+  private requireRepo(): Repository {
+    if (!this.repo) throw new NotFoundError('repository', 'this worker has none');
+    return this.repo;
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.running.values()) r.cancel();
+    await this.pool?.close();
+    if (this.scratch) (await this.scratch.catch(() => null))?.closeSync();
+  }
+}
+
+function decodePlan(plan: Uint8Array): string {
+  if (plan.length > MAX_PLAN_BYTES) throw new InvalidArgumentError(`plan is ${plan.length} bytes; the limit is ${MAX_PLAN_BYTES}`);
+  try {
+    return utf8.decode(plan);
+  } catch (err) {
+    throw new InvalidArgumentError(`plan is not valid UTF-8 SQL (${errorMessage(err)})`);
+  }
+}
+
+function cancelled(): Error {
+  return statusError(grpc.status.CANCELLED, 'cancelled');
+}

@@ -1,0 +1,199 @@
+/**
+ * A worker process: serves ExecuteFragment, CancelExecution, the catalog and snapshot creation
+ * over gRPC, registers with its gateway (retrying with backoff) and heartbeats. When the gateway
+ * says it does not know this worker (it restarted, or evicted us), the worker registers again.
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../../core/errors.js';
+import type { Repository } from '../../core/repository.js';
+import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
+import { failStream, unary, UNAUTHENTICATED, writeWithBackpressure } from '../call-util.js';
+import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
+import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
+import { statusError } from '../status.js';
+import { WorkerEngine } from './engine.js';
+import type { ExecutionServiceClient } from '../generated/openduck/v1/ExecutionService.js';
+
+export interface WorkerOptions {
+  repo: Repository | null;
+  /** host:port to listen on; port 0 picks a free one. */
+  listen: string;
+  /** What the gateway should dial; defaults to the listen address with the real port. */
+  advertise?: string;
+  /** host:port of the gateway to register with; none for a standalone worker. */
+  gateway?: string;
+  policy: TokenPolicy;
+  /** The token this worker presents to its gateway. */
+  token: string | null;
+  databases?: string[];
+  maxConcurrency?: number;
+  computeContext?: string;
+  workerId?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningWorker {
+  workerId: string;
+  endpoint: string;
+  engine: WorkerEngine;
+  /** Stops taking new work, lets running executions finish for up to `graceMs`, then stops. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
+  const engine = new WorkerEngine(options.repo, workerId);
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const v1 = openduckV1();
+  server.addService(v1.ExecutionService.service, executionHandlers(engine, options.policy, workerId));
+  server.addService(v1.CatalogService.service, catalogHandlers(engine, options.policy));
+  server.addService(v1.ControlService.service, controlHandlers(engine, options.policy));
+
+  const listen = parseEndpoint(options.listen, 'listen address');
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen.target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const endpoint = options.advertise ?? `${listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host}:${port}`;
+  const log = options.log ?? (() => undefined);
+
+  let stopped = false;
+  let heartbeatTimer: NodeJS.Timeout | null = null;
+  let gatewayClient: ExecutionServiceClient | null = null;
+  if (options.gateway) {
+    const gateway = parseEndpoint(options.gateway, 'gateway');
+    gatewayClient = new v1.ExecutionService(gateway.target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const registration = {
+      workerId,
+      endpoint,
+      databases: options.databases ?? [],
+      computeContext: options.computeContext ?? '',
+      maxConcurrency: options.maxConcurrency ?? 0,
+      tables: [],
+      accessToken: '',
+    };
+    const md = () => bearerMetadata(options.token);
+    let intervalMs = 2000;
+    let registered = false;
+    let backoffMs = 200;
+
+    const register = (): Promise<void> =>
+      new Promise((resolve, reject) =>
+        gatewayClient!.RegisterWorker(registration, md(), { deadline: Date.now() + 5000 }, (err, reply) => {
+          if (err) return reject(err);
+          intervalMs = reply?.heartbeatIntervalMs || intervalMs;
+          resolve();
+        }),
+      );
+    const heartbeat = (): Promise<boolean> =>
+      new Promise((resolve, reject) =>
+        gatewayClient!.Heartbeat({ workerId, accessToken: '', inFlight: engine.inFlight }, md(), { deadline: Date.now() + 5000 }, (err, reply) =>
+          err ? reject(err) : resolve(!reply?.reregister),
+        ),
+      );
+    const tick = async () => {
+      if (stopped) return;
+      try {
+        if (!registered) {
+          await register();
+          registered = true;
+          backoffMs = 200;
+          log(`registered with gateway ${gateway.target} as ${workerId} (${endpoint})`);
+        } else if (!(await heartbeat())) {
+          registered = false;
+          log('gateway asked this worker to register again');
+          return schedule(0);
+        }
+        schedule(intervalMs);
+      } catch (err) {
+        if (registered) log(`gateway ${gateway.target} unreachable: ${errorMessage(err).split('\n')[0]}`);
+        registered = false;
+        schedule(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    };
+    const schedule = (ms: number) => {
+      if (stopped) return;
+      heartbeatTimer = setTimeout(() => void tick(), ms);
+    };
+    await tick();
+  }
+
+  return {
+    workerId,
+    endpoint,
+    engine,
+    async stop(graceMs = 10_000) {
+      stopped = true;
+      if (heartbeatTimer) clearTimeout(heartbeatTimer);
+      gatewayClient?.close();
+      await shutdown(server, graceMs);
+      await engine.close();
+    },
+  };
+}
+
+/** Graceful shutdown bounded by graceMs: running calls may finish, then the rest are cut. */
+export async function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function executionHandlers(engine: WorkerEngine, policy: TokenPolicy, workerId: string): ExecutionServiceHandlers {
+  return {
+    ExecuteFragment(call) {
+      const req = call.request;
+      if (!isAuthorized(policy, call.metadata, req.accessToken)) return failStream(call, UNAUTHENTICATED());
+      engine
+        .execute(
+          { plan: req.plan, database: req.database, snapshotId: req.snapshotId || undefined, executionId: req.executionId },
+          (p) => writeWithBackpressure(call, { arrowBatch: { ipcStreamPayload: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), crc32: p.crc32, rowCount: p.rows } }),
+          (cancel) => call.on('cancelled', cancel),
+        )
+        .then(
+          (summary) => {
+            if (call.cancelled) return;
+            call.write({ finished: true, summary: { rows: summary.rows, bytes: summary.bytes, snapshotId: summary.snapshotId, workerId } });
+            call.end();
+          },
+          (err) => failStream(call, err),
+        );
+    },
+    CancelExecution: unary(policy, async (req) => ({ acknowledged: engine.cancel(req.executionId) })),
+    RegisterWorker: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'this is a worker; register with the gateway')),
+    Heartbeat: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'this is a worker; heartbeat the gateway')),
+  };
+}
+
+function catalogHandlers(engine: WorkerEngine, policy: TokenPolicy): CatalogServiceHandlers {
+  return {
+    ListDatabases: unary(policy, async () => ({ databases: await engine.listDatabases() })),
+    ListTables: unary(policy, async (req) => engine.listTables(req.database)),
+    DescribeTable: unary(policy, async (req) => engine.describeTable(req.database, req.schema, req.table)),
+  };
+}
+
+function controlHandlers(engine: WorkerEngine, policy: TokenPolicy): ControlServiceHandlers {
+  return {
+    GetStatus: unary(policy, async () => ({
+      version: '',
+      pid: process.pid,
+      startedAtMs: 0,
+      workers: [],
+      executions: engine.executions().map((e) => ({ executionId: e.executionId, database: e.database, workerId: engine.workerId, startedAtMs: e.startedAt, state: 'running' })),
+      maxQueue: 0,
+    })),
+    CreateSnapshot: unary(policy, async (req) => {
+      const r = await engine.createSnapshot(req.database, req.message, req.author);
+      return { created: r.created, id: r.id, parent: r.parent ?? '', branch: r.branch, blocksChanged: r.blocksChanged, bytesWritten: r.bytesWritten };
+    }),
+  };
+}

@@ -1,3 +1,18 @@
+import { Flags } from '@oclif/core';
+import { DEFAULT_LISTEN } from '../server/serve.js';
+
+/** Flags every server process takes. */
+export const serverFlags = {
+  listen: Flags.string({ default: DEFAULT_LISTEN, description: 'HOST:PORT to listen on' }),
+  token: Flags.string({ description: 'access token clients and peers must present (default: $OPENDUCK_TOKEN, else the repository token file)' }),
+  'insecure-no-auth': Flags.boolean({ description: 'accept calls without a token (loopback addresses only)' }),
+};
+
+/** Server logs go to stderr with a timestamp; stdout carries only "listening on …". */
+export function serverLog(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
 /**
  * Keeps a server process alive until SIGTERM or SIGINT, then drains: running executions get up
  * to `graceMs` to finish before the rest are cut off.

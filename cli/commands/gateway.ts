@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { startGateway } from '../../server/gateway/gateway-server.js';
-import { DEFAULT_LISTEN, resolveServerAuth } from '../../server/serve.js';
-import { runUntilSignalled } from '../serve-loop.js';
+import { resolveServerAuth } from '../../server/serve.js';
+import { runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 
 export default class Gateway extends OpenDuckCommand {
   static override summary = 'Run a gateway that routes executions to registered workers';
@@ -10,16 +10,14 @@ export default class Gateway extends OpenDuckCommand {
     'Clients and workers connect to the gateway. It authenticates every call, routes by database affinity, then compute context, then any worker, honours each worker\'s max_concurrency, queues at most --max-queue requests and evicts workers whose heartbeats stop for three intervals.';
   static override examples = ['OPENDUCK_TOKEN=secret <%= config.bin %> gateway --listen 0.0.0.0:7878', '<%= config.bin %> gateway --listen 127.0.0.1:7878 --token secret --max-queue 32'];
   static override flags = {
-    listen: Flags.string({ default: DEFAULT_LISTEN, description: 'HOST:PORT to listen on' }),
-    token: Flags.string({ description: 'access token for clients and workers (default: $OPENDUCK_TOKEN, else the repository token file)' }),
-    'insecure-no-auth': Flags.boolean({ description: 'accept calls without a token (loopback addresses only)' }),
+    ...serverFlags,
     'max-queue': Flags.integer({ min: 0, default: 64, description: 'requests that may wait for a free worker before RESOURCE_EXHAUSTED' }),
     'heartbeat-interval': Flags.integer({ min: 50, default: 2000, description: 'ms between worker heartbeats; three missed ones evict a worker' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Gateway);
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const log = serverLog;
     const repo = await this.tryOpenRepository(flags);
     const auth = await resolveServerAuth({ token: flags.token, insecureNoAuth: flags['insecure-no-auth'], listen: flags.listen, repo, warn: log });
     const gateway = await startGateway({

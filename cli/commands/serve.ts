@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
-import { DEFAULT_LISTEN, startServe } from '../../server/serve.js';
-import { runUntilSignalled } from '../serve-loop.js';
+import { startServe } from '../../server/serve.js';
+import { runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 
 export default class Serve extends OpenDuckCommand {
   static override summary = 'Run a gateway and one worker over this repository';
@@ -9,9 +9,7 @@ export default class Serve extends OpenDuckCommand {
     'Serves the repository over gRPC (the open protocol in proto/openduck/v1). Prints "listening on HOST:PORT" when ready. With no token configured it generates one and stores it in the repository (mode 0600), where local clients find it. SIGTERM or SIGINT drains running work for up to 10 s.';
   static override examples = ['<%= config.bin %> serve', '<%= config.bin %> serve --listen 127.0.0.1:9000 --max-queue 16', 'OPENDUCK_TOKEN=secret <%= config.bin %> serve --listen 0.0.0.0:7878'];
   static override flags = {
-    listen: Flags.string({ default: DEFAULT_LISTEN, description: 'HOST:PORT to listen on' }),
-    token: Flags.string({ description: 'access token clients must present (default: $OPENDUCK_TOKEN, else the repository token file)' }),
-    'insecure-no-auth': Flags.boolean({ description: 'accept calls without a token (loopback addresses only)' }),
+    ...serverFlags,
     'max-queue': Flags.integer({ min: 0, default: 64, description: 'requests that may wait for a free worker before RESOURCE_EXHAUSTED' }),
     'max-concurrency': Flags.integer({ min: 0, default: 8, description: 'executions the worker runs at once (0: unlimited)' }),
     'heartbeat-interval': Flags.integer({ min: 50, default: 2000, description: 'ms between worker heartbeats', hidden: true }),
@@ -20,7 +18,7 @@ export default class Serve extends OpenDuckCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
     const repo = await this.openRepository(flags);
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const log = serverLog;
     const server = await startServe({
       repo,
       listen: flags.listen,

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { startWorker } from '../../server/worker/worker-server.js';
 import { resolveServerAuth } from '../../server/serve.js';
-import { runUntilSignalled } from '../serve-loop.js';
+import { runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 import { validateName } from '../../core/names.js';
 
 export default class Worker extends OpenDuckCommand {
@@ -14,21 +14,20 @@ export default class Worker extends OpenDuckCommand {
     '<%= config.bin %> worker --gateway gw:7878 --db shop --db sales --max-concurrency 4 --compute-context region=eu,size=large',
   ];
   static override flags = {
+    ...serverFlags,
     listen: Flags.string({ default: '127.0.0.1:0', description: 'HOST:PORT to listen on (port 0: any free port)' }),
     advertise: Flags.string({ description: 'HOST:PORT the gateway should dial (default: the listen address)' }),
     gateway: Flags.string({ required: true, description: 'the gateway to register with, HOST:PORT' }),
     db: Flags.string({ multiple: true, description: 'databases this worker prefers to serve (repeatable; default: any)' }),
     'max-concurrency': Flags.integer({ min: 0, default: 8, description: 'executions at once (0: unlimited)' }),
     'compute-context': Flags.string({ default: '', description: 'K=V,… labels that requests can ask for' }),
-    token: Flags.string({ description: 'access token (default: $OPENDUCK_TOKEN, else the repository token file)' }),
-    'insecure-no-auth': Flags.boolean({ description: 'accept calls without a token (loopback addresses only)' }),
     id: Flags.string({ description: 'worker id (default: random)' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Worker);
     for (const db of flags.db ?? []) validateName('database', db);
-    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    const log = serverLog;
     const repo = await this.openRepository(flags);
     const auth = await resolveServerAuth({ token: flags.token, insecureNoAuth: flags['insecure-no-auth'], listen: flags.listen, repo, warn: log });
     const worker = await startWorker({

@@ -156,7 +156,7 @@ export class WorkerEngine {
   async listTables(database: string): Promise<{ snapshotId: string; schemas: string[]; tables: Array<{ schema: string; name: string; estimatedRows: number; kind: string }> }> {
     return this.withTarget(database, undefined, 'catalog', async (target) => {
       const con = target.connection!;
-      const schemas = (await con.runAndReadAll(`SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal ORDER BY 1`))
+      const schemas = (await con.runAndReadAll(`SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name NOT IN ('information_schema', 'pg_catalog') ORDER BY 1`))
         .getRows()
         .map((r) => String(r[0]));
       const tables = (

@@ -199,6 +199,41 @@ describe('openduck serve', () => {
     expect((await cli(['status', '--endpoint', own.endpoint], { cwd: repo.dir })).exitCode).toBe(1);
   });
 
+  it('describes databases, schemas, tables and columns through the catalog service', async () => {
+    await repo.run('query', '--db', 'shop', `CREATE SCHEMA IF NOT EXISTS sales; CREATE OR REPLACE TABLE sales.orders (id BIGINT NOT NULL, amount DECIMAL(12,2), tags VARCHAR[], meta STRUCT(a INTEGER)); INSERT INTO sales.orders VALUES (1, 9.99, ['x'], {'a': 1}); CREATE OR REPLACE VIEW v AS SELECT 1 AS one`);
+    await repo.run('snapshot', 'create', 'shop', '-m', 'catalog');
+    const head = JSON.parse((await repo.run('snapshot', 'show', 'shop@main', '--json')).stdout).id;
+    const client = new OpenDuckClient(server.endpoint, token);
+    try {
+      const dbs = await client.listDatabases();
+      expect(dbs.databases).toEqual([{ name: 'shop', defaultBranch: 'main', branches: ['main'] }]);
+      const tables = await client.listTables('shop@main');
+      expect(tables.snapshotId).toBe(head);
+      expect(tables.schemas).toEqual(expect.arrayContaining(['main', 'sales']));
+      expect(tables.tables).toEqual(
+        expect.arrayContaining([
+          { schema: 'main', name: 't', estimatedRows: expect.any(Number), kind: 'table' },
+          { schema: 'sales', name: 'orders', estimatedRows: 1, kind: 'table' },
+          { schema: 'main', name: 'v', estimatedRows: 0, kind: 'view' },
+        ]),
+      );
+      expect(tables.tables.find((t) => t.name === 't')!.estimatedRows).toBeGreaterThanOrEqual(50000);
+      const orders = await client.describeTable('shop@main', 'sales', 'orders');
+      expect(orders).toMatchObject({ snapshotId: head, estimatedRows: 1 });
+      expect(orders.columns).toEqual([
+        { name: 'id', type: 'BIGINT', nullable: false },
+        { name: 'amount', type: 'DECIMAL(12,2)', nullable: true },
+        { name: 'tags', type: 'VARCHAR[]', nullable: true },
+        { name: 'meta', type: 'STRUCT(a INTEGER)', nullable: true },
+      ]);
+      // The working copy has no snapshot id; unknown tables are NOT_FOUND.
+      expect((await client.listTables('shop')).snapshotId).toBe('');
+      await expect(client.describeTable('shop@main', 'main', 'nope')).rejects.toThrow(/table not found: shop@main.main.nope/);
+    } finally {
+      client.close();
+    }
+  });
+
   it('status reports OK with timings, or UNREACHABLE with exit 1', async () => {
     const ok = await remote('status');
     expect(ok.exitCode).toBe(0);

@@ -51,7 +51,10 @@ export function unary<Req extends object, Res>(
       callback(UNAUTHENTICATED());
       return;
     }
-    fn(call.request, call).then(
+    // A handler that throws before its first await must still answer with a status, not UNKNOWN.
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .then(
       (res) => callback(null, res),
       (err) => callback(toStatusError(err)),
     );

@@ -16,6 +16,10 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 20_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
+  // grpc-js backs off reconnects up to two minutes; a worker waiting for a restarted gateway (or a
+  // gateway dialling a restarted worker) should notice within seconds.
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 2000,
 };
 
 export interface Endpoint {

@@ -77,8 +77,13 @@ export function fromStatusError(err: unknown, endpoint: string): OpenDuckError {
   switch (err.code) {
     case grpc.status.UNAUTHENTICATED:
       return new RemoteError(err.code, `${endpoint}: authentication failed (wrong or missing token; set --token or OPENDUCK_TOKEN)`);
-    case grpc.status.UNAVAILABLE:
-      return new RemoteError(err.code, /No connection established|ECONNREFUSED|connect/i.test(details) ? `${endpoint} is unreachable: ${details}` : details);
+    case grpc.status.UNAVAILABLE: {
+      // Only the client's own connection failing means the endpoint is unreachable; a server may
+      // also report UNAVAILABLE about its workers, in its own words.
+      const own = /^(No connection established|connect ECONNREFUSED|Failed to connect|Connection dropped)/i.test(details);
+      const clean = details.replace(/\s*Resolution note:\s*$/, '');
+      return new RemoteError(err.code, own ? `${endpoint} is unreachable: ${clean}` : clean);
+    }
     case grpc.status.CANCELLED:
       return new RemoteError(err.code, 'cancelled');
     case grpc.status.DEADLINE_EXCEEDED:

@@ -1,10 +1,17 @@
 import { OpenDuckCommand } from '../base-command.js';
 import { connectClient, remoteFlags } from '../remote.js';
 import { errorMessage } from '../../core/errors.js';
+import { RemoteError } from '../../server/status.js';
+import * as grpc from '@grpc/grpc-js';
+
+function isAuthFailure(err: unknown): boolean {
+  return err instanceof RemoteError && err.status === grpc.status.UNAUTHENTICATED;
+}
 
 export default class Status extends OpenDuckCommand {
   static override summary = 'Check that a server answers: connect and run SELECT 1';
-  static override description = 'Prints "OK endpoint connect=…ms query=…ms", or "UNREACHABLE endpoint: reason" and exits 1. Without --endpoint, checks the repository’s daemon.';
+  static override description =
+    'Prints "OK endpoint connect=…ms query=…ms", or "UNREACHABLE endpoint: reason" (or "UNAUTHENTICATED endpoint: …" when it answers but refuses the token) and exits 1. Without --endpoint, checks the repository’s daemon.';
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --endpoint 127.0.0.1:7878'];
   static override enableJsonFlag = true;
   static override flags = { ...remoteFlags };
@@ -23,7 +30,7 @@ export default class Status extends OpenDuckCommand {
     } catch (err) {
       const reason = errorMessage(err).replace(`${client.endpoint}: `, '').replace(`${client.endpoint} is unreachable: `, '');
       if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ ok: false, endpoint: client.endpoint, error: reason }) + '\n');
-      else this.log(`UNREACHABLE ${client.endpoint}: ${reason}`);
+      else this.log(`${isAuthFailure(err) ? 'UNAUTHENTICATED' : 'UNREACHABLE'} ${client.endpoint}: ${reason}`);
       process.exitCode = 1;
       return undefined;
     } finally {

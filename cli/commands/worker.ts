@@ -43,7 +43,8 @@ export default class Worker extends OpenDuckCommand {
       workerId: flags.id,
       log,
     });
-    process.stdout.write(`listening on ${worker.endpoint}\n`);
+    process.stdout.write(`listening on ${worker.listening}\n`);
+    if (worker.endpoint !== worker.listening) log(`advertised to the gateway as ${worker.endpoint}`);
     await runUntilSignalled((ms) => worker.stop(ms), log);
   }
 }

@@ -101,13 +101,18 @@ export class QuerySession {
   }
 }
 
-/** Runs every statement in `sql` on the connection and returns the last one's result as a stream. */
+/**
+ * Runs every statement in `sql` on the connection and returns the last one's result, read chunk
+ * by chunk. The result is materialized inside DuckDB rather than streamed: a streaming result that
+ * fails part-way (say a cast error in row 3,000,000) ends exactly like a complete one in the Node
+ * bindings, which do not expose duckdb_result_error, so streaming could silently truncate.
+ */
 export async function runStatements(connection: DuckDBConnection, sql: string): Promise<DuckDBResult> {
   if (!sql.trim()) throw new InvalidArgumentError('no SQL given');
   const statements = await connection.extractStatements(sql);
   if (statements.count === 0) throw new InvalidArgumentError('no SQL statement found');
   for (let i = 0; i < statements.count - 1; i++) await (await statements.prepare(i)).run();
-  return (await statements.prepare(statements.count - 1)).stream();
+  return (await statements.prepare(statements.count - 1)).run();
 }
 
 /** DuckDB's errors as typed errors naming what was queried (`label`). */

@@ -104,7 +104,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         finish();
       });
 
-      scheduler
+      const dispatch = (attemptsLeft: number) =>
+        scheduler
         .acquire(route, (abort) => (cancelQueued = abort))
         .then((slot) => {
           if (cancelRequested || finished) {
@@ -120,8 +121,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           upstream = stream;
           // Flow control end to end: stop reading the worker while messages wait for the client.
           let unflushed = 0;
+          let forwarded = 0;
           stream.on('data', (chunk: ExecuteFragmentChunk__Output) => {
             if (finished) return;
+            forwarded++;
             unflushed++;
             call.write(chunk, () => {
               if (--unflushed < FORWARD_BUFFER_MESSAGES && stream.isPaused()) stream.resume();
@@ -131,6 +134,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           stream.on('error', (err) => {
             slot.release();
             onWorkerFailure(slot.worker, err);
+            // A worker that is gone before it sent anything (it was stopping, or it died between
+            // heartbeats) costs the client nothing: the execution goes to another worker.
+            if (forwarded === 0 && attemptsLeft > 0 && !cancelRequested && isStatusError(err) && err.code === grpc.status.UNAVAILABLE) {
+              entry.state = 'queued';
+              upstream = null;
+              return void dispatch(attemptsLeft - 1);
+            }
             finish(
               isStatusError(err) && err.code === grpc.status.UNAVAILABLE
                 ? statusError(grpc.status.UNAVAILABLE, `worker ${slot.worker.id} failed during the execution: ${err.details}`)
@@ -143,6 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           });
         })
         .catch((err) => finish(err));
+      void dispatch(1);
     },
 
     CancelExecution: unary(options.policy, async (req) => {
@@ -214,6 +225,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       })),
       maxQueue: scheduler.maxQueue,
     })),
+    DeregisterWorker: unary(options.policy, async (req) => {
+      const known = !!registry.get(req.workerId);
+      registry.evict(req.workerId, 'it is shutting down');
+      return { acknowledged: known };
+    }),
     CreateSnapshot: unary(options.policy, (req) => {
       const db = parseRef(req.database);
       if (db.rev !== null) throw new InvalidArgumentError(`snapshot create takes a database name, not a ref: ${req.database}`);

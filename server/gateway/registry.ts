@@ -26,6 +26,8 @@ export interface WorkerInfo {
 }
 
 export interface WorkerHandle extends WorkerInfo {
+  /** Set once evicted; its channels close when its last execution ends. */
+  evicted: boolean;
   execution: ExecutionServiceClient;
   catalog: CatalogServiceClient;
   control: ControlServiceClient;
@@ -66,7 +68,19 @@ export class WorkerRegistry {
 
   register(reg: { workerId: string; endpoint: string; databases: string[]; computeContext: string; maxConcurrency: number }): WorkerHandle {
     const previous = this.workers.get(reg.workerId);
-    if (previous) this.closeClients(previous);
+    if (previous && previous.endpoint === reg.endpoint) {
+      // The same worker again (say, after a missed heartbeat): keep its slots and channels.
+      Object.assign(previous, {
+        databases: reg.databases,
+        computeContext: parseComputeContext(reg.computeContext),
+        computeContextText: reg.computeContext,
+        maxConcurrency: reg.maxConcurrency,
+        lastHeartbeat: Date.now(),
+      });
+      this.notify();
+      return previous;
+    }
+    if (previous) this.evict(previous.id, `re-registered at ${reg.endpoint}`);
     const v1 = openduckV1();
     const credentials = grpc.credentials.createInsecure();
     const handle: WorkerHandle = {
@@ -76,9 +90,10 @@ export class WorkerRegistry {
       computeContext: parseComputeContext(reg.computeContext),
       computeContextText: reg.computeContext,
       maxConcurrency: reg.maxConcurrency,
-      inFlight: previous?.inFlight ?? 0,
+      inFlight: 0,
       lastHeartbeat: Date.now(),
       registeredAt: Date.now(),
+      evicted: false,
       execution: new v1.ExecutionService(reg.endpoint, credentials, CHANNEL_OPTIONS),
       catalog: new v1.CatalogService(reg.endpoint, credentials, CHANNEL_OPTIONS),
       control: new v1.ControlService(reg.endpoint, credentials, CHANNEL_OPTIONS),
@@ -101,7 +116,9 @@ export class WorkerRegistry {
     const w = this.workers.get(workerId);
     if (!w) return;
     this.workers.delete(workerId);
-    this.closeClients(w);
+    w.evicted = true;
+    // Executions already running on it may still finish (a worker leaving drains its work).
+    if (w.inFlight === 0) this.closeClients(w);
     this.log(`worker ${workerId} evicted: ${reason}`);
     this.notify();
   }
@@ -111,6 +128,11 @@ export class WorkerRegistry {
     for (const w of [...this.workers.values()]) {
       if (now - w.lastHeartbeat > limit) this.evict(w.id, `no heartbeat for ${now - w.lastHeartbeat} ms`);
     }
+  }
+
+  /** An execution on `w` ended; an evicted worker's channels close with its last one. */
+  released(w: WorkerHandle): void {
+    if (w.evicted && w.inFlight === 0) this.closeClients(w);
   }
 
   get(workerId: string): WorkerHandle | undefined {

@@ -118,6 +118,7 @@ export class Scheduler {
         if (released) return;
         released = true;
         worker.inFlight--;
+        this.registry.released(worker);
         this.dispatch();
       },
     };

@@ -258,6 +258,9 @@ export class WorkerEngine {
       })();
     }
     const connection = await (await this.scratch).connect();
+    // Each execution gets a transaction that is rolled back, so one client's scratch tables are
+    // never seen by the next and memory does not grow across executions.
+    await connection.run('BEGIN TRANSACTION');
     return {
       label: 'scratch database',
       snapshotId: '',
@@ -265,7 +268,10 @@ export class WorkerEngine {
       connection,
       run: (sql) => runStatements(connection, sql),
       interrupt: () => connection.interrupt(),
-      close: async () => connection.closeSync(),
+      close: async () => {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        connection.closeSync();
+      },
     };
   }
 

@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { errorMessage } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { Repository } from '../../core/repository.js';
 import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
 import { failStream, unary, UNAUTHENTICATED, writeWithBackpressure } from '../call-util.js';
 import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
 import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
-import { statusError } from '../status.js';
+import { fromStatusError, statusError } from '../status.js';
 import { WorkerEngine } from './engine.js';
 import type { ExecutionServiceClient } from '../generated/openduck/v1/ExecutionService.js';
 
@@ -35,7 +35,10 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   workerId: string;
+  /** What the gateway dials. */
   endpoint: string;
+  /** Where this process listens. */
+  listening: string;
   engine: WorkerEngine;
   /** Stops taking new work, lets running executions finish for up to `graceMs`, then stops. */
   stop(graceMs?: number): Promise<void>;
@@ -51,6 +54,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   server.addService(v1.ControlService.service, controlHandlers(engine, options.policy));
 
   const listen = parseEndpoint(options.listen, 'listen address');
+  if (options.advertise && parseEndpoint(options.advertise, 'advertised address').port === 0) {
+    throw new InvalidArgumentError(`advertised address ${options.advertise} needs a real port, not 0`);
+  }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen.target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -60,6 +66,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let stopped = false;
   let heartbeatTimer: NodeJS.Timeout | null = null;
   let gatewayClient: ExecutionServiceClient | null = null;
+  let leave: () => Promise<void> = async () => undefined;
   if (options.gateway) {
     const gateway = parseEndpoint(options.gateway, 'gateway');
     gatewayClient = new v1.ExecutionService(gateway.target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
@@ -76,6 +83,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     let intervalMs = 2000;
     let registered = false;
     let backoffMs = 200;
+    let lastProblem = '';
+    const control = new v1.ControlService(gateway.target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    leave = () =>
+      new Promise<void>((resolve) => {
+        if (!registered) return resolve();
+        control.DeregisterWorker({ workerId }, md(), { deadline: Date.now() + 2000 }, () => resolve());
+      }).finally(() => control.close());
 
     const register = (): Promise<void> =>
       new Promise((resolve, reject) =>
@@ -98,6 +112,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           await register();
           registered = true;
           backoffMs = 200;
+          lastProblem = '';
           log(`registered with gateway ${gateway.target} as ${workerId} (${endpoint})`);
         } else if (!(await heartbeat())) {
           registered = false;
@@ -106,7 +121,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         }
         schedule(intervalMs);
       } catch (err) {
-        if (registered) log(`gateway ${gateway.target} unreachable: ${errorMessage(err).split('\n')[0]}`);
+        // Say what is wrong once per kind of problem, not once per retry.
+        const problem = fromStatusError(err, gateway.target).message;
+        if (problem !== lastProblem) log(`cannot reach gateway ${gateway.target}: ${problem}; retrying`);
+        lastProblem = problem;
         registered = false;
         schedule(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5000);
@@ -122,10 +140,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     workerId,
     endpoint,
+    listening: `${listen.host}:${port}`,
     engine,
     async stop(graceMs = 10_000) {
       stopped = true;
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
+      await leave();
       gatewayClient?.close();
       await shutdown(server, graceMs);
       await engine.close();
@@ -191,6 +211,7 @@ function controlHandlers(engine: WorkerEngine, policy: TokenPolicy): ControlServ
       executions: engine.executions().map((e) => ({ executionId: e.executionId, database: e.database, workerId: engine.workerId, startedAtMs: e.startedAt, state: 'running' })),
       maxQueue: 0,
     })),
+    DeregisterWorker: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'this is a worker; deregister with the gateway')),
     CreateSnapshot: unary(policy, async (req) => {
       const r = await engine.createSnapshot(req.database, req.message, req.author);
       return { created: r.created, id: r.id, parent: r.parent ?? '', branch: r.branch, blocksChanged: r.blocksChanged, bytesWritten: r.bytesWritten };

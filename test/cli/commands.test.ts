@@ -153,6 +153,8 @@ describe('bad input fails with one line, non-zero, no stack trace', () => {
     ['malformed ref', ['query', '--db', 'shop@@x', 'SELECT 1'], /malformed ref/],
     ['too far back', ['snapshot', 'show', 'shop@main~99'], /has only/],
     ['SQL error', ['query', '--db', 'shop', 'SELEC 1'], /Parser Error/],
+    // A runtime error millions of rows in must fail the query, not cut the result short.
+    ['error mid-result', ['query', '--db', 'shop@main', "SELECT CASE WHEN range = 3000000 THEN error('boom') ELSE range END AS x FROM range(5000000)", '--format', 'csv'], /boom/],
     ['missing table', ['query', '--db', 'shop@main', 'SELECT * FROM nope'], /nope/],
     ['no SQL', ['query', '--db', 'shop'], /no SQL given/],
     ['missing argument', ['db', 'create'], /Missing 1 required arg/],

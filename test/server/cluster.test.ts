@@ -148,6 +148,18 @@ describe('gateway and workers', () => {
     expect(await drain(await client.execute('SELECT count(*) FROM t', { database: 'alpha@main' }))).toBe(1);
   });
 
+  it('a worker stopped with SIGTERM leaves the gateway at once; its queries go elsewhere', async () => {
+    await repo.run('db', 'create', 'delta');
+    const leaving = await startWorker('we', ['--db', 'delta']);
+    await waitFor('worker we', async () => (await client.status()).workers.some((w) => w.workerId === 'we'));
+    expect(await workerOf(client, 'SELECT 1', 'delta@main')).toBe('we');
+    workers.splice(workers.indexOf(leaving), 1);
+    await leaving.stop(5000);
+    // No heartbeat interval needs to pass: the worker deregistered itself.
+    expect((await client.status()).workers.some((w) => w.workerId === 'we')).toBe(false);
+    expect(await workerOf(client, 'SELECT 1', 'delta@main')).toMatch(/^w[ab]$/);
+  });
+
   it('a bad token from a worker is refused', async () => {
     const r = await repo.runWith({ OPENDUCK_TOKEN: 'wrong' }, 'status', '--endpoint', gateway.endpoint);
     expect(r.exitCode).toBe(1);

@@ -123,6 +123,12 @@ describe('openduck serve', () => {
     expect(await code('SELECT * FROM missing_table', 'shop@main')).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     expect(await code("SELECT * FROM read_csv('/etc/passwd')", '')).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/disabled/) });
     expect(expectOneLineError(await remote('query', '--db', 'shop@main', 'INSERT INTO t VALUES (1, 1, $$x$$)'))).toMatch(/read-only/);
+    // A runtime error deep into a result fails the query instead of truncating it.
+    const late = await remote('query', '--db', 'shop@main', "SELECT CASE WHEN range = 3000000 THEN error('boom') ELSE range END AS x FROM range(5000000)", '--format', 'csv');
+    expect(expectOneLineError(late)).toMatch(/boom/);
+    // The scratch database forgets everything between executions.
+    expect((await remote('query', '--db', '', 'CREATE TABLE scratch_t AS SELECT 42 AS x')).exitCode).toBe(0);
+    expect(expectOneLineError(await remote('query', '--db', '', 'SELECT * FROM scratch_t'))).toMatch(/scratch_t does not exist/);
     // Still serving.
     const ok = await client.execute('SELECT 42 AS x', { database: 'shop@main' });
     const rows = [];

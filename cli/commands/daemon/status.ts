@@ -4,6 +4,7 @@ import { OpenDuckClient } from '../../../server/client.js';
 import { resolveClientToken } from '../../../server/serve.js';
 import { NotFoundError } from '../../../core/errors.js';
 import { columns } from '../../render/format.js';
+import { remoteFlags } from '../../remote.js';
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -14,13 +15,14 @@ export default class DaemonStatus extends OpenDuckCommand {
   static override summary = "Show this repository's daemon: pid, uptime, endpoint, workers, running executions";
   static override examples = ['<%= config.bin %> daemon status', '<%= config.bin %> daemon status --json'];
   static override enableJsonFlag = true;
+  static override flags = { token: remoteFlags.token };
 
   async run() {
     const { flags } = await this.parse(DaemonStatus);
     const repo = await this.openRepository(flags);
     const record = await runningDaemon(repo);
     if (!record) throw new NotFoundError('daemon', 'none is running for this repository (start one with openduck daemon start)');
-    const client = new OpenDuckClient(record.endpoint, await resolveClientToken(undefined, repo));
+    const client = new OpenDuckClient(record.endpoint, await resolveClientToken(flags.token, repo));
     try {
       const status = await client.status();
       const now = Date.now();

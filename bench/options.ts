@@ -2,10 +2,30 @@ import type { DatabaseSize } from './types.js';
 
 const MiB = 1 << 20;
 
+/** Sizes and iteration counts of the remote (gateway → worker → client) scenarios. */
+export interface RemoteOptions {
+  /** Rows of the remote scan's table (id BIGINT, v DOUBLE, k INTEGER, s VARCHAR of 11 bytes). */
+  rows: number;
+  /** Timed runs of the remote scan and of its local baseline; the median is reported. */
+  scanRepeats: number;
+  /** Queries one client issues back to back, after `warmup` untimed ones. */
+  latencySingle: number;
+  /** Concurrent clients, and the queries each issues back to back after `warmup` untimed ones. */
+  latencyClients: number;
+  latencyPerClient: number;
+  latencyWarmup: number;
+  /** Result sizes of the memory scenario, as multiples of the table (UNION ALL of that many scans). */
+  memoryMultiples: number[];
+}
+
 export interface BenchOptions {
   quick: boolean;
   sizes: DatabaseSize[];
   repeats: number;
+  remote: RemoteOptions;
+  /** Which groups of scenarios run. */
+  storage: boolean;
+  remoteScenarios: boolean;
 }
 
 const FULL_SIZES: DatabaseSize[] = [
@@ -18,20 +38,52 @@ const QUICK_SIZES: DatabaseSize[] = [
   { label: '100 MiB', targetBytes: 100 * MiB },
 ];
 
-export const USAGE = `usage: node dist/bench/run.js [--quick]
+const FULL_REMOTE: RemoteOptions = {
+  rows: 10_000_000,
+  scanRepeats: 3,
+  latencySingle: 2000,
+  latencyClients: 32,
+  latencyPerClient: 300,
+  latencyWarmup: 100,
+  memoryMultiples: [1, 3],
+};
+const QUICK_REMOTE: RemoteOptions = {
+  rows: 1_000_000,
+  scanRepeats: 3,
+  latencySingle: 300,
+  latencyClients: 32,
+  latencyPerClient: 40,
+  latencyWarmup: 20,
+  memoryMultiples: [1, 3],
+};
 
-  --quick   ~20 MiB and ~100 MiB databases instead of ~100 MiB and ~1 GiB (also BENCH_QUICK=1)
+export const USAGE = `usage: node dist/bench/run.js [--quick] [--storage-only | --remote-only]
+
+  --quick         ~20 MiB and ~100 MiB databases instead of ~100 MiB and ~1 GiB, and a 1M-row instead
+                  of a 10M-row remote scan, with fewer latency iterations (also BENCH_QUICK=1)
+  --storage-only  only the snapshot, branch and checkout scenarios
+  --remote-only   only the gateway → worker → client scenarios (remote scan, latency, memory)
 
 Run \`npm run build\` first. Prints a table to stdout and writes bench/results.json.`;
 
 /** A mistake on the command line: reported as its message alone, without a stack trace. */
 export class UsageError extends Error {}
 
+const FLAGS = ['--quick', '--storage-only', '--remote-only'];
+
 export function parseOptions(args: string[], env: NodeJS.ProcessEnv): BenchOptions {
-  const unknown = args.filter((a) => a !== '--quick');
+  const unknown = args.filter((a) => !FLAGS.includes(a));
   if (unknown.length > 0) throw new UsageError(`unknown argument ${unknown[0]}\n\n${USAGE}`);
+  if (args.includes('--storage-only') && args.includes('--remote-only')) throw new UsageError(`--storage-only and --remote-only exclude each other\n\n${USAGE}`);
   const quick = args.includes('--quick') || isTruthy(env.BENCH_QUICK);
-  return { quick, sizes: quick ? QUICK_SIZES : FULL_SIZES, repeats: quick ? 3 : 5 };
+  return {
+    quick,
+    sizes: quick ? QUICK_SIZES : FULL_SIZES,
+    repeats: quick ? 3 : 5,
+    remote: quick ? QUICK_REMOTE : FULL_REMOTE,
+    storage: !args.includes('--remote-only'),
+    remoteScenarios: !args.includes('--storage-only'),
+  };
 }
 
 function isTruthy(value: string | undefined): boolean {

@@ -24,12 +24,21 @@ export interface DatabaseReport {
   copy: CopyBaseline;
 }
 
+/** The remote scenarios' table (see bench/remote.ts). */
+export interface RemoteDatabaseReport {
+  label: string;
+  rows: number;
+  fileBytes: number;
+  buildSeconds: number;
+}
+
 export interface BenchResults {
   date: string;
   mode: 'quick' | 'full';
   durationSeconds: number;
   machine: MachineInfo;
   databases: DatabaseReport[];
+  remote?: RemoteDatabaseReport;
   measurements: Measurement[];
   checks: TargetCheck[];
   summary: { passed: number; failed: number };

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: builds databases of a few sizes in a temporary folder, runs every scenario
- * against each, prints a table to stdout and writes bench/results.json. Progress goes to stderr so
+ * against each, then the remote scenarios (bench/remote.ts) against an `openduck serve` child
+ * process, prints a table to stdout and writes bench/results.json. Progress goes to stderr so
  * stdout holds only the report. Needs the compiled library: run `npm run build` first.
  */
 import { rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { measureCopy } from './copy-baseline.js';
 import { buildFixture, measureBytesPerRow, rowsFor } from './fixture.js';
+import { benchmarkRemote } from './remote.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
 import { databaseReport, machineInfo, summarize, type BenchResults, type DatabaseReport } from './results.js';
 import { scenarios } from './scenarios/index.js';
@@ -79,19 +81,23 @@ async function main(): Promise<void> {
   removeOnInterrupt(scratchDir);
   progress(`${options.quick ? 'quick' : 'full'} run in ${scratchDir}`);
   try {
-    progress('measuring file bytes per row');
-    const bytesPerRow = await measureBytesPerRow(scratchDir);
     const outcomes: SizeOutcome[] = [];
-    for (const size of options.sizes) outcomes.push(await benchmarkSize(scratchDir, size, bytesPerRow, options));
+    if (options.storage) {
+      progress('measuring file bytes per row');
+      const bytesPerRow = await measureBytesPerRow(scratchDir);
+      for (const size of options.sizes) outcomes.push(await benchmarkSize(scratchDir, size, bytesPerRow, options));
+    }
+    const remote = options.remoteScenarios ? await benchmarkRemote(scratchDir, options.remote, progress) : null;
 
-    const checks = outcomes.flatMap((o) => o.checks);
+    const checks = [...outcomes.flatMap((o) => o.checks), ...(remote?.checks ?? [])];
     const results: BenchResults = {
       date,
       mode: options.quick ? 'quick' : 'full',
       durationSeconds: elapsedSeconds(),
       machine: machineInfo(),
       databases: outcomes.map((o) => o.database),
-      measurements: outcomes.flatMap((o) => o.measurements),
+      ...(remote ? { remote: { label: remote.fixture.label, rows: remote.fixture.rows, fileBytes: remote.fixture.fileBytes, buildSeconds: remote.fixture.buildSeconds } } : {}),
+      measurements: [...outcomes.flatMap((o) => o.measurements), ...(remote?.measurements ?? [])],
       checks,
       summary: summarize(checks),
     };

@@ -13,6 +13,10 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(2)} ${units[unit]}`;
 }
 
+export function rowsLabel(rows: number): string {
+  return rows % 1_000_000 === 0 ? `${rows / 1_000_000}M rows` : `${rows.toLocaleString('en-US')} rows`;
+}
+
 export function formatQuantity(value: number, unit: Unit): string {
   switch (unit) {
     case 's':
@@ -25,6 +29,8 @@ export function formatQuantity(value: number, unit: Unit): string {
       return value.toLocaleString('en-US');
     case 'ratio':
       return `${value.toPrecision(3)}×`;
+    case 'MB/s':
+      return `${value.toFixed(1)} MB/s`;
   }
 }
 
@@ -57,6 +63,13 @@ export function formatReport(results: BenchResults): string {
     ]),
   );
 
+  const remote = results.remote
+    ? formatTable(
+        ['Remote database', 'Rows', 'Snapshot file', 'Build'],
+        [[results.remote.label, formatQuantity(results.remote.rows, 'count'), formatBytes(results.remote.fileBytes), formatQuantity(results.remote.buildSeconds, 's')]],
+      )
+    : null;
+
   const measurements = formatTable(
     ['Scenario', 'Database', 'Case', 'Results'],
     results.measurements.map((x) => [x.scenario, x.database, x.case, x.values.map(formatValue).join(' · ')]),
@@ -68,5 +81,5 @@ export function formatReport(results: BenchResults): string {
   );
 
   const { passed, failed } = results.summary;
-  return [title, '', databases, '', measurements, '', checks, '', `${passed} of ${passed + failed} targets met.`, ''].join('\n');
+  return [title, '', databases, '', ...(remote ? [remote, ''] : []), measurements, '', checks, '', `${passed} of ${passed + failed} targets met.`, ''].join('\n');
 }

@@ -4,9 +4,11 @@
  * such function and listing it in scenarios/index.ts.
  */
 import type { Repository } from '../index.js';
+import type { RemoteOptions } from './options.js';
+import type { ServeProcess } from './server-process.js';
 
 /** How a value is printed; ratios are dimensionless multiples of a baseline or of a byte count. */
-export type Unit = 's' | 'ms' | 'bytes' | 'count' | 'ratio';
+export type Unit = 's' | 'ms' | 'bytes' | 'count' | 'ratio' | 'MB/s';
 
 export interface Value {
   name: string;
@@ -86,4 +88,39 @@ export interface ScenarioContext {
 export interface Scenario {
   name: string;
   run(context: ScenarioContext): Promise<ScenarioResult>;
+}
+
+/** The remote scenarios' database: one table in a temporary repository, snapshotted, served by `openduck serve`. */
+export interface RemoteFixture {
+  /** e.g. "10M rows"; the measurements' database column. */
+  label: string;
+  /** The repository folder (.openduck) the server is started on. */
+  repoDir: string;
+  db: string;
+  table: string;
+  rows: number;
+  /** The materialized snapshot file the worker reads; the local baseline attaches it. */
+  snapshotFile: string;
+  fileBytes: number;
+  buildSeconds: number;
+  /** A folder for the scenarios' throwaway files (local destination databases). */
+  scratchDir: string;
+}
+
+export interface RemoteContext {
+  fixture: RemoteFixture;
+  options: RemoteOptions;
+  /** A running `openduck serve` on the fixture's repository, shared by the scenarios. */
+  server: ServeProcess;
+  /**
+   * Starts fresh server processes on the fixture's repository (for a fresh process's memory):
+   * `serve` (gateway and worker in one process) or `split` (`openduck gateway` and `openduck worker`).
+   */
+  startServer(kind: 'serve' | 'split'): Promise<ServeProcess>;
+  progress(message: string): void;
+}
+
+export interface RemoteScenario {
+  name: string;
+  run(context: RemoteContext): Promise<ScenarioResult>;
 }

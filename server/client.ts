@@ -11,7 +11,8 @@ import { bearerMetadata } from './auth.js';
 import { CHANNEL_OPTIONS, parseEndpoint } from './grpc-config.js';
 import { openduckV1 } from './proto.js';
 import { fromStatusError } from './status.js';
-import { ArrowIpcDecoder } from './wire/arrow-ipc.js';
+import type { RecordBatch } from 'apache-arrow';
+import { AlignedScratch, ArrowIpcDecoder } from './wire/arrow-ipc.js';
 import type { ExecutionServiceClient } from './generated/openduck/v1/ExecutionService.js';
 import type { CatalogServiceClient } from './generated/openduck/v1/CatalogService.js';
 import type { ControlServiceClient } from './generated/openduck/v1/ControlService.js';
@@ -46,6 +47,34 @@ export interface RemoteResult {
   /** Available after the batches are consumed. */
   summary(): RemoteSummary | null;
   cancel(): void;
+}
+
+/**
+ * A running remote execution read as Arrow: record batches straight from the wire, checksummed
+ * and validated by ArrowIpcDecoder.pushArrow, without turning values into JS objects. For loading
+ * results into DuckDB (client-load.ts) or handing them to Arrow tools.
+ */
+export interface RemoteArrowResult {
+  executionId: string;
+  names: string[];
+  types: DuckDBType[];
+  /**
+   * Record batches with rows, in order. A batch's buffers may live in a scratch buffer that the
+   * next payload reuses: finish with a batch before asking for the next one.
+   */
+  batches: AsyncIterable<RecordBatch>;
+  /** What has arrived so far; once the batches are consumed, `bytes` is the Arrow IPC stream's size. */
+  stats(): RemoteArrowStats;
+  /** Available after the batches are consumed. */
+  summary(): RemoteSummary | null;
+  cancel(): void;
+}
+
+export interface RemoteArrowStats {
+  payloads: number;
+  bytes: number;
+  /** Time spent verifying and decoding payloads (ArrowIpcDecoder.pushArrow). */
+  decodeMs: number;
 }
 
 export class OpenDuckClient {
@@ -138,6 +167,87 @@ export class OpenDuckClient {
           if (!(await pull())) break;
         }
       })(),
+      summary: () => summary,
+      cancel: () => call.cancel(),
+    };
+  }
+
+  /**
+   * Like `execute`, but yields Arrow record batches instead of rows of DuckDB values: the fast
+   * path for moving a large result into a local DuckDB (see loadRemoteResult in client-load.ts).
+   */
+  async executeArrow(sql: string, options: ExecuteOptions = {}): Promise<RemoteArrowResult> {
+    const executionId = options.executionId ?? randomUUID();
+    const call = this.execution.ExecuteFragment(
+      {
+        plan: Buffer.from(sql, 'utf8'),
+        database: options.database ?? '',
+        snapshotId: options.snapshotId,
+        executionId,
+        computeContext: options.computeContext ?? '',
+        accessToken: '',
+      },
+      this.metadata(),
+    );
+    const decoder = new ArrowIpcDecoder();
+    const scratch = new AlignedScratch();
+    let summary: RemoteSummary | null = null;
+    const stats: RemoteArrowStats = { payloads: 0, bytes: 0, decodeMs: 0 };
+    const iterator = (call as AsyncIterable<ExecuteFragmentChunk__Output>)[Symbol.asyncIterator]();
+    const endpoint = this.endpoint;
+    let pending: RecordBatch[] = [];
+
+    const pull = async (): Promise<boolean> => {
+      let next: IteratorResult<ExecuteFragmentChunk__Output>;
+      try {
+        next = await iterator.next();
+      } catch (err) {
+        throw fromStatusError(err, endpoint);
+      }
+      if (next.done) return false;
+      const chunk = next.value;
+      if (chunk.arrowBatch) {
+        const bytes = chunk.arrowBatch.ipcStreamPayload;
+        const started = performance.now();
+        pending = decoder.pushArrow({ bytes, crc32: chunk.arrowBatch.crc32 }, { alignedScratch: scratch });
+        stats.decodeMs += performance.now() - started;
+        stats.payloads++;
+        stats.bytes += bytes.byteLength;
+      } else if (chunk.finished) {
+        const s = chunk.summary;
+        summary = { rows: Number(s?.rows ?? 0), bytes: Number(s?.bytes ?? 0), snapshotId: s?.snapshotId ?? '', workerId: s?.workerId ?? '' };
+      } else if (chunk.error) {
+        throw fromStatusError(Object.assign(new Error(chunk.error), { code: grpc.status.UNKNOWN, details: chunk.error }), endpoint);
+      }
+      return true;
+    };
+
+    try {
+      while (!decoder.columns) {
+        if (!(await pull())) throw fromStatusError(Object.assign(new Error('stream ended without a schema'), { code: grpc.status.INTERNAL, details: 'stream ended without a schema' }), endpoint);
+      }
+    } catch (err) {
+      call.cancel();
+      throw err;
+    }
+    const columns = decoder.columns;
+    return {
+      executionId,
+      names: columns.names,
+      types: columns.types,
+      batches: (async function* () {
+        try {
+          for (;;) {
+            // pending holds the batches of one payload only: the scratch buffer is reused by the next.
+            while (pending.length) yield pending.shift()!;
+            if (!(await pull())) break;
+          }
+        } finally {
+          // A consumer that stops early must not leave the server streaming into the void.
+          if (summary === null) call.cancel();
+        }
+      })(),
+      stats: () => ({ ...stats }),
       summary: () => summary,
       cancel: () => call.cancel(),
     };

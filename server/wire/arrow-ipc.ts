@@ -1535,13 +1535,86 @@ export class ArrowIpcDecoder {
     const schema = this.schema ?? decodedSchema(reader.schema);
     const batches = readBatches(reader, schema);
 
+    this.commit(schema, bytes, messages);
+    return batches;
+  }
+
+  /**
+   * Like `push`, but returns the payload's Arrow record batches (those with rows) instead of
+   * DuckDB values: for consumers that copy Arrow buffers straight into DuckDB chunks (see
+   * duckdb-chunks.ts). The batches' buffers are views of the payload bytes, or, when those are not
+   * 8-byte aligned, of `options.alignedScratch` (reused between calls: the batches of one call are
+   * then valid only until the next), else of a fresh copy. The same checks as `push` run first,
+   * and the decoder's state changes only when the whole payload decodes.
+   */
+  pushArrow(payload: { bytes: Uint8Array; crc32: number }, options: { alignedScratch?: AlignedScratch } = {}): RecordBatch[] {
+    verifyPayload(payload);
+    if (this.ended) throw new CorruptPayloadError('payload after the end-of-stream marker');
+    const bytes = payload.bytes;
+    const messages = splitMessages(bytes);
+    checkMessageOrder(messages, this.schema === null);
+
+    const aligned = bytes.byteOffset % 8 === 0 ? bytes : options.alignedScratch ? options.alignedScratch.copy(bytes) : bytes.slice();
+    const reader = openStream([...this.preamble, aligned]);
+    const schema = this.schema ?? decodedSchema(reader.schema);
+    const batches: RecordBatch[] = [];
+    try {
+      for (const batch of reader) {
+        if (batch.numRows === 0) continue;
+        if (batch.data.children.length !== schema.types.length) throw new CorruptPayloadError(`a record batch has ${batch.data.children.length} columns, the schema ${schema.types.length}`);
+        for (const child of batch.data.children) {
+          if (child.length !== batch.numRows) throw new CorruptPayloadError(`a column of a ${batch.numRows}-row batch has ${child.length} rows`);
+        }
+        batches.push(batch);
+      }
+    } catch (err) {
+      if (err instanceof OpenDuckError) throw err;
+      throw new CorruptPayloadError(`record batch does not decode (${errorText(err)})`);
+    }
+    this.commit(schema, bytes, messages);
+    return batches;
+  }
+
+  private commit(schema: DecodedSchema, bytes: Uint8Array, messages: MessageSpan[]): void {
     this.schema = schema;
     for (const m of messages) {
       if (m.kind === MessageHeader.Schema || m.kind === MessageHeader.DictionaryBatch) this.preamble.push(bytes.slice(m.start, m.end));
     }
     this.ended = messages.at(-1)?.kind === 'eos';
-    return batches;
   }
+}
+
+/**
+ * An 8-byte-aligned buffer reused for payloads that arrive at an odd offset (gRPC hands out
+ * views into its message buffers), so aligning them does not touch fresh memory every time.
+ */
+export class AlignedScratch {
+  private buffer = new Uint8Array(0);
+
+  copy(bytes: Uint8Array): Uint8Array {
+    if (bytes.byteLength > this.buffer.byteLength || this.buffer.byteLength > 4 * Math.max(bytes.byteLength, 1 << 20)) {
+      this.buffer = new Uint8Array(Math.max(bytes.byteLength, 1 << 16));
+    }
+    const view = this.buffer.subarray(0, bytes.byteLength);
+    view.set(bytes);
+    return view;
+  }
+}
+
+/**
+ * Reads rows [from, to) of one column of a batch from `ArrowIpcDecoder.pushArrow` as DuckDB
+ * values, exactly as `push` would: the fallback for types without a faster path.
+ */
+export function arrowColumnValueReader(type: DuckDBType, where = 'column'): (data: Data, from: number, to: number) => DuckDBValue[] {
+  const reader = createReader(type, where);
+  return (data, from, to) => {
+    try {
+      return reader.read(data, from, to);
+    } catch (err) {
+      if (err instanceof OpenDuckError) throw err;
+      throw new CorruptPayloadError(`record batch does not decode (${errorText(err)})`);
+    }
+  };
 }
 
 interface DecodedSchema extends ResultColumns {

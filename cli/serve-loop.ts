@@ -8,6 +8,11 @@ export const serverFlags = {
   'insecure-no-auth': Flags.boolean({ description: 'accept calls without a token (loopback addresses only)' }),
 };
 
+/** Flags of processes that run SQL (serve, worker). */
+export const engineFlags = {
+  'memory-limit': Flags.string({ default: '256MB', description: "DuckDB memory per database instance; larger results and operators spill to the repository's tmp/" }),
+};
+
 /** Server logs go to stderr with a timestamp; stdout carries only "listening on …". */
 export function serverLog(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);

@@ -19,10 +19,22 @@ export interface SessionOptions {
    * (no read_csv, COPY TO, ATTACH of other files) and the setting is locked.
    */
   sandboxed?: boolean;
+  /** DuckDB's memory_limit for the instance, e.g. "256MB"; beyond it DuckDB spills. */
+  memoryLimit?: string;
+  /** Where DuckDB spills (results larger than the memory limit, big sorts and joins). */
+  tempDirectory?: string;
+}
+
+/** DuckDBInstance.create options for a session: a bounded memory footprint when asked for. */
+export function instanceOptions(options: SessionOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (options.memoryLimit) out.memory_limit = options.memoryLimit;
+  if (options.tempDirectory) out.temp_directory = options.tempDirectory;
+  return out;
 }
 
 export async function openDuckDBSession(path: string, alias: string, readOnly: boolean, options: SessionOptions = {}): Promise<DuckDBSession> {
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', instanceOptions(options));
   try {
     const connection = await instance.connect();
     await connection.run(`ATTACH ${quoteLiteral(path)} AS ${quoteIdentifier(alias)}${readOnly ? ' (READ_ONLY)' : ''}`);
@@ -39,6 +51,8 @@ export async function openDuckDBSession(path: string, alias: string, readOnly: b
 export async function closeDuckDBSession(session: DuckDBSession, checkpoint: boolean): Promise<void> {
   try {
     if (checkpoint && !session.readOnly) {
+      // A transaction the SQL left open is rolled back, as a database client's is on disconnect.
+      await session.connection.run('ROLLBACK').catch(() => undefined);
       await session.connection.run(`CHECKPOINT ${quoteIdentifier(session.alias)}`);
       await session.connection.run(`USE memory`);
       await session.connection.run(`DETACH ${quoteIdentifier(session.alias)}`);

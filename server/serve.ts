@@ -9,9 +9,15 @@ import type { Repository } from '../core/repository.js';
 import { loadOrCreateTokenFile, readTokenFile, type TokenPolicy } from './auth.js';
 import { isLoopback, parseEndpoint } from './grpc-config.js';
 import { startGateway, type RunningGateway } from './gateway/gateway-server.js';
-import { startWorker, type RunningWorker } from './worker/worker-server.js';
+import { WorkerEngine } from './worker/engine.js';
+import { localWorkerChannels } from './worker/local-channel.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:7878';
+
+/** Where this process's DuckDB instances spill; named for the pid so a dead process's is reclaimed. */
+export function spillDirectory(repo: Repository): string {
+  return join(repo.tmpDir, `${process.pid}-spill`);
+}
 
 export function tokenFilePath(repo: Repository): string {
   return join(repo.serverDir, 'token');
@@ -51,6 +57,8 @@ export async function resolveClientToken(flag: string | undefined, repo: Reposit
 
 export interface ServeOptions extends AuthOptions {
   repo: Repository;
+  /** DuckDB memory limit per instance; beyond it results and operators spill to disk. */
+  memoryLimit?: string;
   maxQueue?: number;
   maxConcurrency?: number;
   heartbeatIntervalMs?: number;
@@ -61,7 +69,7 @@ export interface ServeOptions extends AuthOptions {
 export interface RunningServe {
   endpoint: string;
   gateway: RunningGateway;
-  worker: RunningWorker;
+  engine: WorkerEngine;
   tokenFile: string | null;
   stop(graceMs?: number): Promise<void>;
 }
@@ -77,30 +85,22 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     log: options.log,
     version: options.version,
   });
-  try {
-    const worker = await startWorker({
-      repo: options.repo,
-      listen: '127.0.0.1:0',
-      gateway: `127.0.0.1:${gateway.port}`,
-      policy: auth.policy,
-      token: auth.token,
-      maxConcurrency: options.maxConcurrency ?? 8,
-      workerId: 'local',
-      log: options.log,
-    });
-    return {
-      endpoint: gateway.endpoint,
-      gateway,
-      worker,
-      tokenFile: auth.tokenFile,
-      async stop(graceMs = 10_000) {
-        // Draining: the gateway stops taking calls and lets running ones finish, then the worker.
-        await gateway.stop(graceMs);
-        await worker.stop(1000);
-      },
-    };
-  } catch (err) {
-    await gateway.stop(0);
-    throw err;
-  }
+  // The worker lives in this process and the gateway calls it directly: no loopback hop.
+  const engine = new WorkerEngine(options.repo, 'local', { memoryLimit: options.memoryLimit, tempDirectory: spillDirectory(options.repo) });
+  gateway.registry.register(
+    { workerId: 'local', endpoint: 'in-process', databases: [], computeContext: '', maxConcurrency: options.maxConcurrency ?? 8 },
+    localWorkerChannels(engine),
+  );
+  options.log?.('worker local runs in this process');
+  return {
+    endpoint: gateway.endpoint,
+    gateway,
+    engine,
+    tokenFile: auth.tokenFile,
+    async stop(graceMs = 10_000) {
+      // Draining: the gateway stops taking calls and lets running ones finish, then the engine closes.
+      await gateway.stop(graceMs);
+      await engine.close();
+    },
+  };
 }

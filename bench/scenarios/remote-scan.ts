@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { quoteIdentifier, quoteLiteral } from '../../core/sql.js';
-import { runStatements } from '../../core/verbs/query.js';
+import { runChecked } from '../../core/checked-result.js';
 import { ArrowIpcEncoder } from '../../server/wire/arrow-ipc.js';
 import { atMost } from '../checks.js';
 import type { ChildReport } from '../remote-child.js';
@@ -107,7 +107,7 @@ function caseLabel(d: Destination): string {
 
 /**
  * What the worker does for this query, without gRPC: open the snapshot file as the worker does
- * (read-only, attached to an in-memory instance), run the SQL as the worker does (runStatements),
+ * (read-only, attached to an in-memory instance), run the SQL as the worker does (runChecked),
  * fetch every chunk, and encode them.
  */
 async function measureServerSide({ fixture }: RemoteContext): Promise<{ firstChunkSeconds: number; fetchSeconds: number; fetchEncodeSeconds: number }> {
@@ -118,10 +118,10 @@ async function measureServerSide({ fixture }: RemoteContext): Promise<{ firstChu
     await connection.run('USE src');
     const pass = async (encode: boolean) => {
       const started = performance.now();
-      const result = await runStatements(connection, `SELECT * FROM ${quoteIdentifier(fixture.table)}`);
+      const result = await runChecked(connection, `SELECT * FROM ${quoteIdentifier(fixture.table)}`);
       const encoder = encode ? new ArrowIpcEncoder({ names: result.deduplicatedColumnNames(), types: result.columnTypes() }) : null;
       let firstChunk = 0;
-      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      for (let chunk = await result.next(); chunk; chunk = await result.next()) {
         firstChunk ||= performance.now();
         encoder?.push(chunk);
       }

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { startServe } from '../../server/serve.js';
-import { runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
+import { engineFlags, runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 
 export default class Serve extends OpenDuckCommand {
   static override summary = 'Run a gateway and one worker over this repository';
@@ -10,6 +10,7 @@ export default class Serve extends OpenDuckCommand {
   static override examples = ['<%= config.bin %> serve', '<%= config.bin %> serve --listen 127.0.0.1:9000 --max-queue 16', 'OPENDUCK_TOKEN=secret <%= config.bin %> serve --listen 0.0.0.0:7878'];
   static override flags = {
     ...serverFlags,
+    ...engineFlags,
     'max-queue': Flags.integer({ min: 0, default: 64, description: 'requests that may wait for a free worker before RESOURCE_EXHAUSTED' }),
     'max-concurrency': Flags.integer({ min: 0, default: 8, description: 'executions the worker runs at once (0: unlimited)' }),
     'heartbeat-interval': Flags.integer({ min: 50, default: 2000, description: 'ms between worker heartbeats', hidden: true }),
@@ -27,6 +28,7 @@ export default class Serve extends OpenDuckCommand {
       maxQueue: flags['max-queue'],
       maxConcurrency: flags['max-concurrency'],
       heartbeatIntervalMs: flags['heartbeat-interval'],
+      memoryLimit: flags['memory-limit'],
       log,
       warn: log,
       version: this.config.version,

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { startWorker } from '../../server/worker/worker-server.js';
-import { resolveServerAuth } from '../../server/serve.js';
-import { runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
+import { resolveServerAuth, spillDirectory } from '../../server/serve.js';
+import { engineFlags, runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 import { validateName } from '../../core/names.js';
 
 export default class Worker extends OpenDuckCommand {
@@ -15,6 +15,7 @@ export default class Worker extends OpenDuckCommand {
   ];
   static override flags = {
     ...serverFlags,
+    ...engineFlags,
     listen: Flags.string({ default: '127.0.0.1:0', description: 'HOST:PORT to listen on (port 0: any free port)' }),
     advertise: Flags.string({ description: 'HOST:PORT the gateway should dial (default: the listen address)' }),
     gateway: Flags.string({ required: true, description: 'the gateway to register with, HOST:PORT' }),
@@ -41,6 +42,8 @@ export default class Worker extends OpenDuckCommand {
       maxConcurrency: flags['max-concurrency'],
       computeContext: flags['compute-context'],
       workerId: flags.id,
+      memoryLimit: flags['memory-limit'],
+      tempDirectory: spillDirectory(repo),
       log,
     });
     process.stdout.write(`listening on ${worker.listening}\n`);

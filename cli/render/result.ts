@@ -3,7 +3,8 @@
  * the result size; the table view needs column widths, so it shows at most TABLE_ROW_LIMIT rows
  * and says how many it left out.
  */
-import type { DuckDBResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { ChunkedResult } from '../../core/checked-result.js';
 import { DuckDBTypeId } from '@duckdb/node-api';
 import { toDisplayText, toJsonValue } from '../../core/values.js';
 
@@ -20,7 +21,7 @@ export interface RowSource {
   batches: AsyncIterable<DuckDBValue[][]>;
 }
 
-export function localRows(result: DuckDBResult, onError: (err: unknown) => Error): RowSource {
+export function localRows(result: ChunkedResult, onError: (err: unknown) => Error): RowSource {
   return {
     names: result.deduplicatedColumnNames(),
     types: result.columnTypes(),

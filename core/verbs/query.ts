@@ -1,6 +1,7 @@
-import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
-import { closeDuckDBSession, isReadOnlyViolation, openDuckDBSession, type DuckDBSession } from '../duckdb-session.js';
-import { errorMessage, InvalidArgumentError, OpenDuckError, ReadOnlyError, SqlError } from '../errors.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { runChecked, StatementFailedError, type ChunkedResult } from '../checked-result.js';
+import { closeDuckDBSession, isReadOnlyViolation, openDuckDBSession, type DuckDBSession, type SessionOptions } from '../duckdb-session.js';
+import { errorMessage, OpenDuckError, ReadOnlyError, SqlError } from '../errors.js';
 import { shortId } from '../hash.js';
 import { parseRef, resolveRef } from '../refs.js';
 import type { Repository } from '../repository.js';
@@ -27,13 +28,13 @@ export class QuerySession {
     private readonly locked: LockedWorkingCopy | null,
   ) {}
 
-  static async open(repo: Repository, ref: string, options: { purpose?: string; onProgress?: ProgressSink; sandboxed?: boolean } = {}): Promise<QuerySession> {
+  static async open(repo: Repository, ref: string, options: { purpose?: string; onProgress?: ProgressSink; session?: SessionOptions } = {}): Promise<QuerySession> {
     const purpose = options.purpose ?? 'openduck query';
     const parsed = parseRef(ref);
     if (parsed.rev === null && parsed.ancestry === 0) {
       const locked = await lockWorkingCopy(repo, parsed.db, purpose);
       try {
-        const session = await openDuckDBSession(locked.wc.path, parsed.db, false, { sandboxed: options.sandboxed });
+        const session = await openDuckDBSession(locked.wc.path, parsed.db, false, options.session);
         return new QuerySession(parsed.db, `${parsed.db} (working copy of ${locked.state.branch})`, null, session, locked);
       } catch (err) {
         await locked.release();
@@ -54,10 +55,10 @@ export class QuerySession {
     return this.locked === null;
   }
 
-  /** Runs every statement in `sql` and returns the last one's result as a stream. */
-  async run(sql: string): Promise<DuckDBResult> {
+  /** Runs every statement in `sql` and returns the last one's result, chunk by chunk. */
+  async run(sql: string): Promise<ChunkedResult> {
     try {
-      return await runStatements(this.session.connection, sql);
+      return await runChecked(this.session.connection, sql);
     } catch (err) {
       throw this.translate(err);
     }
@@ -101,22 +102,9 @@ export class QuerySession {
   }
 }
 
-/**
- * Runs every statement in `sql` on the connection and returns the last one's result, read chunk
- * by chunk. The result is materialized inside DuckDB rather than streamed: a streaming result that
- * fails part-way (say a cast error in row 3,000,000) ends exactly like a complete one in the Node
- * bindings, which do not expose duckdb_result_error, so streaming could silently truncate.
- */
-export async function runStatements(connection: DuckDBConnection, sql: string): Promise<DuckDBResult> {
-  if (!sql.trim()) throw new InvalidArgumentError('no SQL given');
-  const statements = await connection.extractStatements(sql);
-  if (statements.count === 0) throw new InvalidArgumentError('no SQL statement found');
-  for (let i = 0; i < statements.count - 1; i++) await (await statements.prepare(i)).run();
-  return (await statements.prepare(statements.count - 1)).run();
-}
-
 /** DuckDB's errors as typed errors naming what was queried (`label`). */
 export function translateSqlError(err: unknown, label: string, readOnly: boolean): Error {
+  if (err instanceof StatementFailedError) return new SqlError(label, err.message);
   if (err instanceof OpenDuckError) return err;
   const message = errorMessage(err).split('\n')[0]!.replace(/^Failed to extract statements: /, '');
   if (readOnly && isReadOnlyViolation(err)) return new ReadOnlyError(label, 'writes are refused');
@@ -131,12 +119,12 @@ export async function openSnapshotSession(
   repo: Repository,
   snapshot: SnapshotRow,
   alias: string,
-  options: { onProgress?: ProgressSink; sandboxed?: boolean } = {},
+  options: { onProgress?: ProgressSink; session?: SessionOptions } = {},
 ): Promise<DuckDBSession> {
   for (let attempt = 0; ; attempt++) {
     const path = await materializeSnapshot(repo, snapshot, options.onProgress);
     try {
-      return await openDuckDBSession(path, alias, true, { sandboxed: options.sandboxed });
+      return await openDuckDBSession(path, alias, true, options.session);
     } catch (err) {
       if (attempt > 0 || !/No such file|does not exist/i.test(errorMessage(err))) throw err;
     }

@@ -13,7 +13,7 @@ import { failStream, unary, UNAUTHENTICATED } from '../call-util.js';
 import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
 import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
 import { isStatusError, statusError } from '../status.js';
-import { WorkerRegistry, type WorkerHandle } from './registry.js';
+import { WorkerRegistry, type FragmentStream, type WorkerHandle } from './registry.js';
 import { Scheduler, type RouteRequest } from './scheduler.js';
 import { shutdown } from '../worker/worker-server.js';
 import type { ExecuteFragmentChunk__Output } from '../generated/openduck/v1/ExecuteFragmentChunk.js';
@@ -77,7 +77,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (executions.has(executionId)) return failStream(call, new InvalidArgumentError(`execution ${executionId} is already running`));
       let cancelRequested = false;
       let cancelQueued: () => void = () => undefined;
-      let upstream: grpc.ClientReadableStream<ExecuteFragmentChunk__Output> | null = null;
+      let upstream: FragmentStream | null = null;
       const entry: ExecutionEntry = {
         executionId,
         database: req.database,

@@ -6,9 +6,53 @@
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS } from '../grpc-config.js';
 import { openduckV1 } from '../proto.js';
-import type { ExecutionServiceClient } from '../generated/openduck/v1/ExecutionService.js';
-import type { CatalogServiceClient } from '../generated/openduck/v1/CatalogService.js';
-import type { ControlServiceClient } from '../generated/openduck/v1/ControlService.js';
+import type { ExecuteFragmentRequest } from '../generated/openduck/v1/ExecuteFragmentRequest.js';
+import type { ExecuteFragmentChunk__Output } from '../generated/openduck/v1/ExecuteFragmentChunk.js';
+import type { CancelRequest } from '../generated/openduck/v1/CancelRequest.js';
+import type { CancelReply__Output } from '../generated/openduck/v1/CancelReply.js';
+import type { ListDatabasesRequest } from '../generated/openduck/v1/ListDatabasesRequest.js';
+import type { ListDatabasesReply__Output } from '../generated/openduck/v1/ListDatabasesReply.js';
+import type { ListTablesRequest } from '../generated/openduck/v1/ListTablesRequest.js';
+import type { ListTablesReply__Output } from '../generated/openduck/v1/ListTablesReply.js';
+import type { DescribeTableRequest } from '../generated/openduck/v1/DescribeTableRequest.js';
+import type { DescribeTableReply__Output } from '../generated/openduck/v1/DescribeTableReply.js';
+import type { CreateSnapshotRequest } from '../generated/openduck/v1/CreateSnapshotRequest.js';
+import type { CreateSnapshotReply__Output } from '../generated/openduck/v1/CreateSnapshotReply.js';
+
+export type UnaryCallback<T> = (err: grpc.ServiceError | null, res?: T) => void;
+
+/** A worker's result stream, as the gateway reads it (a grpc-js ClientReadableStream, or in-process). */
+export interface FragmentStream {
+  on(event: 'data', listener: (chunk: ExecuteFragmentChunk__Output) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'end', listener: () => void): this;
+  pause(): this;
+  resume(): this;
+  isPaused(): boolean;
+  cancel(): void;
+}
+
+/**
+ * What the gateway needs from a worker. The gRPC clients satisfy it; so does the in-process
+ * worker of `serve` (worker/local-channel.ts).
+ */
+export interface WorkerChannels {
+  execution: {
+    ExecuteFragment(req: ExecuteFragmentRequest, md: grpc.Metadata): FragmentStream;
+    CancelExecution(req: CancelRequest, md: grpc.Metadata, options: grpc.CallOptions, callback: UnaryCallback<CancelReply__Output>): void;
+    close(): void;
+  };
+  catalog: {
+    ListDatabases(req: ListDatabasesRequest, md: grpc.Metadata, callback: UnaryCallback<ListDatabasesReply__Output>): void;
+    ListTables(req: ListTablesRequest, md: grpc.Metadata, callback: UnaryCallback<ListTablesReply__Output>): void;
+    DescribeTable(req: DescribeTableRequest, md: grpc.Metadata, callback: UnaryCallback<DescribeTableReply__Output>): void;
+    close(): void;
+  };
+  control: {
+    CreateSnapshot(req: CreateSnapshotRequest, md: grpc.Metadata, callback: UnaryCallback<CreateSnapshotReply__Output>): void;
+    close(): void;
+  };
+}
 
 export const EVICT_AFTER_HEARTBEATS = 3;
 
@@ -25,12 +69,11 @@ export interface WorkerInfo {
   registeredAt: number;
 }
 
-export interface WorkerHandle extends WorkerInfo {
+export interface WorkerHandle extends WorkerInfo, WorkerChannels {
   /** Set once evicted; its channels close when its last execution ends. */
   evicted: boolean;
-  execution: ExecutionServiceClient;
-  catalog: CatalogServiceClient;
-  control: ControlServiceClient;
+  /** The worker inside this process: it has no heartbeats to miss. */
+  local: boolean;
 }
 
 export function parseComputeContext(text: string): Map<string, string> {
@@ -40,6 +83,16 @@ export function parseComputeContext(text: string): Map<string, string> {
     if (k?.trim()) out.set(k.trim(), v.join('=').trim());
   }
   return out;
+}
+
+function grpcChannels(endpoint: string): WorkerChannels {
+  const v1 = openduckV1();
+  const credentials = grpc.credentials.createInsecure();
+  return {
+    execution: new v1.ExecutionService(endpoint, credentials, CHANNEL_OPTIONS),
+    catalog: new v1.CatalogService(endpoint, credentials, CHANNEL_OPTIONS),
+    control: new v1.ControlService(endpoint, credentials, CHANNEL_OPTIONS),
+  };
 }
 
 export class WorkerRegistry {
@@ -66,7 +119,7 @@ export class WorkerRegistry {
     for (const l of this.listeners) l();
   }
 
-  register(reg: { workerId: string; endpoint: string; databases: string[]; computeContext: string; maxConcurrency: number }): WorkerHandle {
+  register(reg: { workerId: string; endpoint: string; databases: string[]; computeContext: string; maxConcurrency: number }, local?: WorkerChannels): WorkerHandle {
     const previous = this.workers.get(reg.workerId);
     if (previous && previous.endpoint === reg.endpoint) {
       // The same worker again (say, after a missed heartbeat): keep its slots and channels.
@@ -81,8 +134,6 @@ export class WorkerRegistry {
       return previous;
     }
     if (previous) this.evict(previous.id, `re-registered at ${reg.endpoint}`);
-    const v1 = openduckV1();
-    const credentials = grpc.credentials.createInsecure();
     const handle: WorkerHandle = {
       id: reg.workerId,
       endpoint: reg.endpoint,
@@ -94,9 +145,8 @@ export class WorkerRegistry {
       lastHeartbeat: Date.now(),
       registeredAt: Date.now(),
       evicted: false,
-      execution: new v1.ExecutionService(reg.endpoint, credentials, CHANNEL_OPTIONS),
-      catalog: new v1.CatalogService(reg.endpoint, credentials, CHANNEL_OPTIONS),
-      control: new v1.ControlService(reg.endpoint, credentials, CHANNEL_OPTIONS),
+      local: !!local,
+      ...(local ?? grpcChannels(reg.endpoint)),
     };
     this.workers.set(reg.workerId, handle);
     this.log(`worker ${reg.workerId} registered (${reg.endpoint})`);
@@ -126,7 +176,7 @@ export class WorkerRegistry {
   evictStale(now = Date.now()): void {
     const limit = EVICT_AFTER_HEARTBEATS * this.heartbeatIntervalMs;
     for (const w of [...this.workers.values()]) {
-      if (now - w.lastHeartbeat > limit) this.evict(w.id, `no heartbeat for ${now - w.lastHeartbeat} ms`);
+      if (!w.local && now - w.lastHeartbeat > limit) this.evict(w.id, `no heartbeat for ${now - w.lastHeartbeat} ms`);
     }
   }
 

@@ -10,20 +10,23 @@
  *
  * Every DuckDB instance that runs network SQL is sandboxed (no file system access).
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
+import { rm } from 'node:fs/promises';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, NotFoundError, errorMessage } from '../../core/errors.js';
-import { sandbox } from '../../core/duckdb-session.js';
+import { instanceOptions, sandbox, type SessionOptions } from '../../core/duckdb-session.js';
 import { shortId } from '../../core/hash.js';
 import { parseRef, resolveRef } from '../../core/refs.js';
 import type { Repository } from '../../core/repository.js';
 import { createSnapshot, type SnapshotCreateResult } from '../../core/verbs/snapshot.js';
-import { QuerySession, runStatements, translateSqlError } from '../../core/verbs/query.js';
+import { QuerySession, translateSqlError } from '../../core/verbs/query.js';
+import { runChecked, type ChunkedResult } from '../../core/checked-result.js';
 import { listDatabases } from '../../core/verbs/database.js';
 import { MAX_PLAN_BYTES } from '../grpc-config.js';
 import { statusError } from '../status.js';
 import { ArrowIpcEncoder, type EncodedPayload } from '../wire/arrow-ipc.js';
 import { SnapshotPool } from './snapshot-pool.js';
+import type { ExecuteFragmentChunk } from '../proto.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 export interface FragmentRequest {
@@ -54,25 +57,36 @@ interface Target {
   snapshotId: string;
   readOnly: boolean;
   connection: DuckDBConnection | null;
-  run(sql: string): Promise<DuckDBResult>;
+  run(sql: string): Promise<ChunkedResult>;
   interrupt(): void;
   close(): Promise<void>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Per DuckDB instance; results and operators beyond it spill to the temp directory. */
+export const DEFAULT_MEMORY_LIMIT = '256MB';
+const SCRATCH_POOL_SIZE = 16;
+
 export class WorkerEngine {
   private readonly pool: SnapshotPool | null;
   private readonly writers = new KeyedMutex();
   private readonly running = new Map<string, RunningExecution & { cancel(): void; cancelled: boolean }>();
   private scratch: Promise<DuckDBInstance> | null = null;
+  private readonly idleScratch: DuckDBConnection[] = [];
+
+  private readonly session: SessionOptions;
+  private readonly label: string;
 
   constructor(
     readonly repo: Repository | null,
     readonly workerId: string,
-    private readonly label = `openduck worker ${workerId}`,
+    options: { memoryLimit?: string; tempDirectory?: string } = {},
   ) {
-    this.pool = repo ? new SnapshotPool(repo) : null;
+    this.label = `openduck worker ${workerId}`;
+    // Every instance here runs network SQL: sandboxed, and bounded in memory (it spills instead).
+    this.session = { sandboxed: true, memoryLimit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, tempDirectory: options.tempDirectory };
+    this.pool = repo ? new SnapshotPool(repo, this.session) : null;
   }
 
   get inFlight(): number {
@@ -98,7 +112,7 @@ export class WorkerEngine {
         };
         onCancel(record.cancel);
         if (record.cancelled) throw cancelled();
-        let result: DuckDBResult;
+        let result: ChunkedResult;
         try {
           result = await target.run(sql);
         } catch (err) {
@@ -115,7 +129,7 @@ export class WorkerEngine {
           }
         };
         try {
-          for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+          for (let chunk = await result.next(); chunk; chunk = await result.next()) {
             if (record.cancelled) throw cancelled();
             await emit(encoder.push(chunk));
           }
@@ -129,6 +143,19 @@ export class WorkerEngine {
     } finally {
       this.running.delete(req.executionId);
     }
+  }
+
+  /**
+   * Runs a fragment and hands the protocol's messages to `send`: Arrow batches, then `finished`
+   * with the summary. Shared by the gRPC worker service and the in-process channel of `serve`.
+   */
+  async executeToMessages(req: FragmentRequest, send: (message: ExecuteFragmentChunk) => Promise<void>, onCancel: (cancel: () => void) => void): Promise<void> {
+    const summary = await this.execute(
+      req,
+      (p) => send({ arrowBatch: { ipcStreamPayload: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), crc32: p.crc32, rowCount: p.rows } }),
+      onCancel,
+    );
+    await send({ finished: true, summary: { rows: summary.rows, bytes: summary.bytes, snapshotId: summary.snapshotId, workerId: this.workerId } });
   }
 
   cancel(executionId: string): boolean {
@@ -207,7 +234,7 @@ export class WorkerEngine {
     if (parsed.rev === null) {
       // The working copy: one writer per database inside this worker, and the branch lease across processes.
       return this.writers.run(parsed.db, async () => {
-        const session = await QuerySession.open(repo, parsed.db, { purpose: `${this.label}, ${purpose}`, sandboxed: true });
+        const session = await QuerySession.open(repo, parsed.db, { purpose: `${this.label}, ${purpose}`, session: this.session });
         return this.useTarget(
           {
             label: session.label,
@@ -231,7 +258,7 @@ export class WorkerEngine {
         snapshotId: resolved.snapshot.id,
         readOnly: true,
         connection: lease.connection,
-        run: (sql) => runStatements(lease.connection, sql),
+        run: (sql) => runChecked(lease.connection, sql),
         interrupt: () => lease.connection.interrupt(),
         close: async () => lease.release(),
       },
@@ -247,10 +274,29 @@ export class WorkerEngine {
     }
   }
 
+  /**
+   * Scratch executions each run inside a transaction that is rolled back afterwards, so one
+   * client's scratch tables are never seen by the next and memory does not grow. Connections wait
+   * in a small pool with their transaction already begun, keeping BEGIN/ROLLBACK off the latency
+   * of a query.
+   */
   private async scratchTarget(): Promise<Target> {
+    const connection = this.idleScratch.pop() ?? (await this.newScratchConnection());
+    return {
+      label: 'scratch database',
+      snapshotId: '',
+      readOnly: false,
+      connection,
+      run: (sql) => runChecked(connection, sql, { inTransaction: true }),
+      interrupt: () => connection.interrupt(),
+      close: async () => void this.recycleScratch(connection),
+    };
+  }
+
+  private async newScratchConnection(): Promise<DuckDBConnection> {
     if (!this.scratch) {
       this.scratch = (async () => {
-        const instance = await DuckDBInstance.create(':memory:');
+        const instance = await DuckDBInstance.create(':memory:', instanceOptions(this.session));
         const setup = await instance.connect();
         await sandbox(setup);
         setup.closeSync();
@@ -258,21 +304,19 @@ export class WorkerEngine {
       })();
     }
     const connection = await (await this.scratch).connect();
-    // Each execution gets a transaction that is rolled back, so one client's scratch tables are
-    // never seen by the next and memory does not grow across executions.
     await connection.run('BEGIN TRANSACTION');
-    return {
-      label: 'scratch database',
-      snapshotId: '',
-      readOnly: false,
-      connection,
-      run: (sql) => runStatements(connection, sql),
-      interrupt: () => connection.interrupt(),
-      close: async () => {
-        await connection.run('ROLLBACK').catch(() => undefined);
-        connection.closeSync();
-      },
-    };
+    return connection;
+  }
+
+  private async recycleScratch(connection: DuckDBConnection): Promise<void> {
+    try {
+      await connection.run('ROLLBACK');
+      await connection.run('BEGIN TRANSACTION');
+      if (this.idleScratch.length < SCRATCH_POOL_SIZE) return void this.idleScratch.push(connection);
+    } catch {
+      // A connection that cannot start clean again is not reused.
+    }
+    connection.closeSync();
   }
 
   private requireRepo(): Repository {
@@ -283,6 +327,8 @@ export class WorkerEngine {
   async close(): Promise<void> {
     for (const r of this.running.values()) r.cancel();
     await this.pool?.close();
+    for (const c of this.idleScratch.splice(0)) c.closeSync();
+    if (this.session.tempDirectory) await rm(this.session.tempDirectory, { recursive: true, force: true });
     if (this.scratch) (await this.scratch.catch(() => null))?.closeSync();
   }
 }

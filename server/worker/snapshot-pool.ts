@@ -5,7 +5,7 @@
  * worker's files. The least recently used instance is closed once nobody uses it.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { closeDuckDBSession, type DuckDBSession } from '../../core/duckdb-session.js';
+import { closeDuckDBSession, type DuckDBSession, type SessionOptions } from '../../core/duckdb-session.js';
 import { quoteIdentifier } from '../../core/sql.js';
 import { openSnapshotSession } from '../../core/verbs/query.js';
 import type { Repository } from '../../core/repository.js';
@@ -28,6 +28,7 @@ export class SnapshotPool {
 
   constructor(
     private readonly repo: Repository,
+    private readonly session: SessionOptions,
     private readonly capacity = 8,
   ) {}
 
@@ -36,7 +37,7 @@ export class SnapshotPool {
     const key = `${snapshot.db}@${snapshot.id}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { session: openSnapshotSession(this.repo, snapshot, snapshot.db, { sandboxed: true }), users: 0, lastUsed: 0, evicted: false };
+      entry = { session: openSnapshotSession(this.repo, snapshot, snapshot.db, { session: this.session }), users: 0, lastUsed: 0, evicted: false };
       this.entries.set(key, entry);
       entry.session.catch(() => this.entries.delete(key));
       this.evictIdle();

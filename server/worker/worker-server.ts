@@ -30,6 +30,8 @@ export interface WorkerOptions {
   maxConcurrency?: number;
   computeContext?: string;
   workerId?: string;
+  memoryLimit?: string;
+  tempDirectory?: string;
   log?: (line: string) => void;
 }
 
@@ -46,10 +48,10 @@ export interface RunningWorker {
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
-  const engine = new WorkerEngine(options.repo, workerId);
+  const engine = new WorkerEngine(options.repo, workerId, { memoryLimit: options.memoryLimit, tempDirectory: options.tempDirectory });
   const server = new grpc.Server(CHANNEL_OPTIONS);
   const v1 = openduckV1();
-  server.addService(v1.ExecutionService.service, executionHandlers(engine, options.policy, workerId));
+  server.addService(v1.ExecutionService.service, executionHandlers(engine, options.policy));
   server.addService(v1.CatalogService.service, catalogHandlers(engine, options.policy));
   server.addService(v1.ControlService.service, controlHandlers(engine, options.policy));
 
@@ -167,22 +169,20 @@ export async function shutdown(server: grpc.Server, graceMs: number): Promise<vo
   });
 }
 
-function executionHandlers(engine: WorkerEngine, policy: TokenPolicy, workerId: string): ExecutionServiceHandlers {
+function executionHandlers(engine: WorkerEngine, policy: TokenPolicy): ExecutionServiceHandlers {
   return {
     ExecuteFragment(call) {
       const req = call.request;
       if (!isAuthorized(policy, call.metadata, req.accessToken)) return failStream(call, UNAUTHENTICATED());
       engine
-        .execute(
+        .executeToMessages(
           { plan: req.plan, database: req.database, snapshotId: req.snapshotId || undefined, executionId: req.executionId },
-          (p) => writeWithBackpressure(call, { arrowBatch: { ipcStreamPayload: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), crc32: p.crc32, rowCount: p.rows } }),
+          (message) => writeWithBackpressure(call, message),
           (cancel) => call.on('cancelled', cancel),
         )
         .then(
-          (summary) => {
-            if (call.cancelled) return;
-            call.write({ finished: true, summary: { rows: summary.rows, bytes: summary.bytes, snapshotId: summary.snapshotId, workerId } });
-            call.end();
+          () => {
+            if (!call.cancelled) call.end();
           },
           (err) => failStream(call, err),
         );

@@ -59,7 +59,7 @@ describe('openduck daemon', () => {
 
     const logs = await run('daemon', 'logs');
     expect(logs.stdout).toMatch(/listening on/);
-    expect(logs.stdout).toMatch(/registered with gateway/);
+    expect(logs.stdout).toMatch(/worker local runs in this process/);
     const token = (await readFile(join(repo.dir, '.openduck', 'server', 'token'), 'utf8')).trim();
     expect(logs.stdout).not.toContain(token);
 

@@ -115,61 +115,8 @@ export class OpenDuckClient {
    * so callers can print headers before rows stream.
    */
   async execute(sql: string, options: ExecuteOptions = {}): Promise<RemoteResult> {
-    const executionId = options.executionId ?? randomUUID();
-    const call = this.execution.ExecuteFragment(
-      {
-        plan: Buffer.from(sql, 'utf8'),
-        database: options.database ?? '',
-        snapshotId: options.snapshotId,
-        executionId,
-        computeContext: options.computeContext ?? '',
-        accessToken: '',
-      },
-      this.metadata(),
-    );
     const decoder = new ArrowIpcDecoder();
-    let summary: RemoteSummary | null = null;
-    const iterator = (call as AsyncIterable<ExecuteFragmentChunk__Output>)[Symbol.asyncIterator]();
-    const endpoint = this.endpoint;
-    const pending: DuckDBValue[][][] = [];
-
-    const pull = async (): Promise<boolean> => {
-      let next: IteratorResult<ExecuteFragmentChunk__Output>;
-      try {
-        next = await iterator.next();
-      } catch (err) {
-        throw fromStatusError(err, endpoint);
-      }
-      if (next.done) return false;
-      const chunk = next.value;
-      if (chunk.arrowBatch) {
-        for (const batch of decoder.push({ bytes: chunk.arrowBatch.ipcStreamPayload, crc32: chunk.arrowBatch.crc32 })) pending.push(batch.rows());
-      } else if (chunk.finished) {
-        const s = chunk.summary;
-        summary = { rows: Number(s?.rows ?? 0), bytes: Number(s?.bytes ?? 0), snapshotId: s?.snapshotId ?? '', workerId: s?.workerId ?? '' };
-      } else if (chunk.error) {
-        throw fromStatusError(Object.assign(new Error(chunk.error), { code: grpc.status.UNKNOWN, details: chunk.error }), endpoint);
-      }
-      return true;
-    };
-
-    while (!decoder.columns) {
-      if (!(await pull())) throw fromStatusError(Object.assign(new Error('stream ended without a schema'), { code: grpc.status.INTERNAL, details: 'stream ended without a schema' }), endpoint);
-    }
-    const columns = decoder.columns;
-    return {
-      executionId,
-      names: columns.names,
-      types: columns.types,
-      batches: (async function* () {
-        for (;;) {
-          while (pending.length) yield pending.shift()!;
-          if (!(await pull())) break;
-        }
-      })(),
-      summary: () => summary,
-      cancel: () => call.cancel(),
-    };
+    return this.stream(sql, options, decoder, (payload) => decoder.push(payload).map((batch) => batch.rows()));
   }
 
   /**
@@ -177,6 +124,32 @@ export class OpenDuckClient {
    * path for moving a large result into a local DuckDB (see loadRemoteResult in client-load.ts).
    */
   async executeArrow(sql: string, options: ExecuteOptions = {}): Promise<RemoteArrowResult> {
+    const decoder = new ArrowIpcDecoder();
+    const scratch = new AlignedScratch();
+    const stats: RemoteArrowStats = { payloads: 0, bytes: 0, decodeMs: 0 };
+    const result = await this.stream(sql, options, decoder, (payload) => {
+      const started = performance.now();
+      const batches = decoder.pushArrow(payload, { alignedScratch: scratch });
+      stats.decodeMs += performance.now() - started;
+      stats.payloads++;
+      stats.bytes += payload.bytes.byteLength;
+      return batches;
+    });
+    return { ...result, stats: () => ({ ...stats }) };
+  }
+
+  /**
+   * The shared life of an execution: send it, wait for the schema, then hand out what `decode`
+   * makes of each payload. The batches of one payload are all handed out before the next payload
+   * is read (a decoder may reuse buffers), and a consumer that stops early cancels the execution
+   * rather than leave the server streaming into the void.
+   */
+  private async stream<B>(
+    sql: string,
+    options: ExecuteOptions,
+    decoder: ArrowIpcDecoder,
+    decode: (payload: { bytes: Uint8Array; crc32: number }) => B[],
+  ): Promise<{ executionId: string; names: string[]; types: DuckDBType[]; batches: AsyncIterable<B>; summary(): RemoteSummary | null; cancel(): void }> {
     const executionId = options.executionId ?? randomUUID();
     const call = this.execution.ExecuteFragment(
       {
@@ -189,13 +162,10 @@ export class OpenDuckClient {
       },
       this.metadata(),
     );
-    const decoder = new ArrowIpcDecoder();
-    const scratch = new AlignedScratch();
-    let summary: RemoteSummary | null = null;
-    const stats: RemoteArrowStats = { payloads: 0, bytes: 0, decodeMs: 0 };
     const iterator = (call as AsyncIterable<ExecuteFragmentChunk__Output>)[Symbol.asyncIterator]();
     const endpoint = this.endpoint;
-    let pending: RecordBatch[] = [];
+    let summary: RemoteSummary | null = null;
+    let pending: B[] = [];
 
     const pull = async (): Promise<boolean> => {
       let next: IteratorResult<ExecuteFragmentChunk__Output>;
@@ -207,12 +177,7 @@ export class OpenDuckClient {
       if (next.done) return false;
       const chunk = next.value;
       if (chunk.arrowBatch) {
-        const bytes = chunk.arrowBatch.ipcStreamPayload;
-        const started = performance.now();
-        pending = decoder.pushArrow({ bytes, crc32: chunk.arrowBatch.crc32 }, { alignedScratch: scratch });
-        stats.decodeMs += performance.now() - started;
-        stats.payloads++;
-        stats.bytes += bytes.byteLength;
+        pending = decode({ bytes: chunk.arrowBatch.ipcStreamPayload, crc32: chunk.arrowBatch.crc32 });
       } else if (chunk.finished) {
         const s = chunk.summary;
         summary = { rows: Number(s?.rows ?? 0), bytes: Number(s?.bytes ?? 0), snapshotId: s?.snapshotId ?? '', workerId: s?.workerId ?? '' };
@@ -238,16 +203,13 @@ export class OpenDuckClient {
       batches: (async function* () {
         try {
           for (;;) {
-            // pending holds the batches of one payload only: the scratch buffer is reused by the next.
             while (pending.length) yield pending.shift()!;
             if (!(await pull())) break;
           }
         } finally {
-          // A consumer that stops early must not leave the server streaming into the void.
           if (summary === null) call.cancel();
         }
       })(),
-      stats: () => ({ ...stats }),
       summary: () => summary,
       cancel: () => call.cancel(),
     };

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { localRows, renderResult, type ResultFormat } from '../render/result.js';
 import { withProgress } from '../render/progress.js';
 import { connectClient, explicitEndpoint, remoteFlags } from '../remote.js';
+import { validateComputeContext } from '../../server/gateway/registry.js';
 
 export default class Query extends OpenDuckCommand {
   static override summary = 'Run SQL against a database or a snapshot';
@@ -15,6 +16,7 @@ export default class Query extends OpenDuckCommand {
     `<%= config.bin %> query --db shop@3f2a9c1e07aa "SELECT count(*) FROM users" --format json`,
     `echo "SELECT 42" | <%= config.bin %> query --db shop@main --format csv`,
     `<%= config.bin %> query --endpoint 127.0.0.1:7878 --db shop@main "SELECT count(*) FROM users" --execution-id nightly-1`,
+    `<%= config.bin %> query --endpoint 127.0.0.1:7878 --db '' --compute-context region=eu "SELECT 42"`,
   ];
   static override args = { sql: Args.string({ description: 'SQL to run (several statements allowed; the last one is printed)' }) };
   static override flags = {
@@ -22,6 +24,10 @@ export default class Query extends OpenDuckCommand {
     format: Flags.string({ char: 'f', options: ['table', 'json', 'csv'], default: 'table', description: 'output format' }),
     file: Flags.string({ description: 'read SQL from this file' }),
     'execution-id': Flags.string({ description: 'id for the remote execution, so openduck cancel ID can stop it (default: random)' }),
+    'compute-context': Flags.string({
+      description: 'K=V,… labels the worker should have, e.g. region=eu (remote only; the database\'s own workers come first)',
+      helpGroup: 'REMOTE',
+    }),
     ...remoteFlags,
   };
   // --json means --format json, and makes errors JSON on stdout as for every other command.
@@ -32,6 +38,7 @@ export default class Query extends OpenDuckCommand {
     const sql = await readSql(args.sql, flags.file);
     const format = (this.jsonEnabled() ? 'json' : flags.format) as ResultFormat;
     if (explicitEndpoint(flags)) return this.runRemote(sql, format, flags);
+    if (flags['compute-context'] !== undefined) throw new InvalidArgumentError('--compute-context picks a worker, so it needs a server: pass --endpoint or set OPENDUCK_ENDPOINT');
     const repo = await this.openRepository(flags);
     const session = await withProgress(true, (onProgress) => QuerySession.open(repo, flags.db, { onProgress }));
     const onSigint = () => session.interrupt();
@@ -45,10 +52,15 @@ export default class Query extends OpenDuckCommand {
     }
   }
 
-  private async runRemote(sql: string, format: ResultFormat, flags: { db: string; endpoint?: string; token?: string; repo?: string; 'execution-id'?: string }): Promise<void> {
+  private async runRemote(
+    sql: string,
+    format: ResultFormat,
+    flags: { db: string; endpoint?: string; token?: string; repo?: string; 'execution-id'?: string; 'compute-context'?: string },
+  ): Promise<void> {
+    const computeContext = validateComputeContext(flags['compute-context'] ?? '', '--compute-context');
     const client = await connectClient(flags, await this.tryOpenRepository(flags), false);
     try {
-      const result = await client.execute(sql, { database: flags.db, executionId: flags['execution-id'] });
+      const result = await client.execute(sql, { database: flags.db, executionId: flags['execution-id'], computeContext });
       const onSigint = () => result.cancel();
       process.once('SIGINT', onSigint);
       try {

@@ -4,6 +4,7 @@ import { startWorker } from '../../server/worker/worker-server.js';
 import { resolveServerAuth, spillDirectory } from '../../server/serve.js';
 import { engineFlags, runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 import { validateName } from '../../core/names.js';
+import { validateComputeContext } from '../../server/gateway/registry.js';
 
 export default class Worker extends OpenDuckCommand {
   static override summary = "Run a worker that executes SQL on this repository's databases";
@@ -28,6 +29,7 @@ export default class Worker extends OpenDuckCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Worker);
     for (const db of flags.db ?? []) validateName('database', db);
+    const computeContext = validateComputeContext(flags['compute-context'], '--compute-context');
     const log = serverLog;
     const repo = await this.openRepository(flags);
     const auth = await resolveServerAuth({ token: flags.token, insecureNoAuth: flags['insecure-no-auth'], listen: flags.listen, repo, warn: log });
@@ -40,7 +42,7 @@ export default class Worker extends OpenDuckCommand {
       token: auth.token,
       databases: flags.db,
       maxConcurrency: flags['max-concurrency'],
-      computeContext: flags['compute-context'],
+      computeContext,
       workerId: flags.id,
       memoryLimit: flags['memory-limit'],
       tempDirectory: spillDirectory(repo),

@@ -4,6 +4,7 @@
  * stop for three intervals is evicted, and so is one whose connection fails mid-call.
  */
 import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { CHANNEL_OPTIONS } from '../grpc-config.js';
 import { openduckV1 } from '../proto.js';
 import type { ExecuteFragmentRequest } from '../generated/openduck/v1/ExecuteFragmentRequest.js';
@@ -74,6 +75,18 @@ export interface WorkerHandle extends WorkerInfo, WorkerChannels {
   evicted: boolean;
   /** The worker inside this process: it has no heartbeats to miss. */
   local: boolean;
+}
+
+/** Checks a compute context given by a user (`region=eu,size=large`); returns it trimmed. */
+export function validateComputeContext(text: string, what = 'compute context'): string {
+  const trimmed = text.trim();
+  if (!trimmed) return '';
+  for (const part of trimmed.split(',')) {
+    if (!/^\s*[A-Za-z0-9_.-]+\s*=\s*[^=,]*$/.test(part)) {
+      throw new InvalidArgumentError(`malformed ${what} ${JSON.stringify(text)}: expected KEY=VALUE pairs separated by commas, e.g. region=eu,size=large`);
+    }
+  }
+  return trimmed;
 }
 
 export function parseComputeContext(text: string): Map<string, string> {

@@ -161,6 +161,8 @@ describe('bad input fails with one line, non-zero, no stack trace', () => {
     ['unknown flag', ['db', 'list', '--bogus'], /Nonexistent flag/],
     ['drop without force', ['db', 'drop', 'shop'], /--force/],
     ['unknown branch checkout', ['checkout', 'shop', 'ghost'], /branch not found: shop@ghost/],
+    ['compute context without a server', ['query', '--db', 'shop', '--compute-context', 'region=eu', 'SELECT 1'], /needs a server/],
+    ['malformed worker compute context', ['worker', '--gateway', '127.0.0.1:1', '--compute-context', 'a=b,,c'], /malformed --compute-context/],
   ];
   for (const [label, args, pattern] of cases) {
     it(label, async () => {

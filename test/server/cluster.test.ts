@@ -68,6 +68,21 @@ describe('gateway and workers', () => {
     expect(await workerOf(client, 'SELECT 1', '', 'region=eu')).toBe('wa');
   });
 
+  it('query --compute-context asks the gateway for a worker with those labels', async () => {
+    for (const [context, expected] of [
+      ['region=us', 'wb'],
+      ['region=eu', 'wa'],
+    ] as const) {
+      const id = `ctx-${expected}`;
+      const running = repo.runWith(env, 'query', '--endpoint', gateway.endpoint, '--db', '', '--compute-context', context, '--execution-id', id, 'SELECT count(*) FROM range(20000000000)');
+      const seen = await waitFor(`execution ${id}`, async () => (await client.status()).executions.find((e) => e.executionId === id && e.state === 'running'));
+      expect(seen.workerId).toBe(expected);
+      expect(await client.cancel(id)).toBe(true);
+      expect(expectOneLineError(await running)).toBe('error: cancelled');
+    }
+    expect(expectOneLineError(await repo.runWith(env, 'query', '--endpoint', gateway.endpoint, '--db', '', '--compute-context', 'region', 'SELECT 1'))).toMatch(/malformed --compute-context/);
+  });
+
   it('honours max_concurrency, queues up to --max-queue and refuses the rest with RESOURCE_EXHAUSTED', async () => {
     const slow = 'SELECT count(*) FROM range(1500000000)';
     // Two workers with one slot each, a queue of two: the fifth concurrent request is refused.

@@ -131,7 +131,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             });
             if (unflushed >= FORWARD_BUFFER_MESSAGES) stream.pause();
           });
+          // grpc-js may emit 'end' after 'error'; only the first of them decides this attempt, or
+          // a re-routed execution would be ended (empty, status OK) by the failed attempt's 'end'.
+          let attemptSettled = false;
           stream.on('error', (err) => {
+            if (attemptSettled) return;
+            attemptSettled = true;
             slot.release();
             onWorkerFailure(slot.worker, err);
             // A worker that is gone before it sent anything (it was stopping, or it died between
@@ -148,6 +153,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             );
           });
           stream.on('end', () => {
+            if (attemptSettled) return;
+            attemptSettled = true;
             slot.release();
             finish();
           });

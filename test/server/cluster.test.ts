@@ -175,6 +175,19 @@ describe('gateway and workers', () => {
     expect(await workerOf(client, 'SELECT 1', 'delta@main')).toMatch(/^w[ab]$/);
   });
 
+  it('a query routed to a worker that just died goes to a live worker instead of failing', async () => {
+    await repo.run('db', 'create', 'epsilon');
+    const doomed = await startWorker('wf', ['--db', 'epsilon']);
+    await waitFor('worker wf', async () => (await client.status()).workers.some((w) => w.workerId === 'wf'));
+    workers.splice(workers.indexOf(doomed), 1);
+    await doomed.kill();
+    // Still registered (no heartbeat has been missed yet), so affinity picks wf; the gateway finds
+    // it gone before any row was sent and runs the query elsewhere.
+    expect((await client.status()).workers.some((w) => w.workerId === 'wf')).toBe(true);
+    expect(await workerOf(client, 'SELECT 1', 'epsilon@main')).toMatch(/^w[ab]$/);
+    expect((await client.status()).workers.some((w) => w.workerId === 'wf')).toBe(false);
+  });
+
   it('a bad token from a worker is refused', async () => {
     const r = await repo.runWith({ OPENDUCK_TOKEN: 'wrong' }, 'status', '--endpoint', gateway.endpoint);
     expect(r.exitCode).toBe(1);

@@ -60,9 +60,17 @@ export class StatementFailedError extends OpenDuckError {
  * Runs every statement of `sql` (DuckDB runs them in order) and returns the last one's result.
  * SELECTs stream inside a transaction; other statements, whose results are small, are materialized.
  */
-export async function runChecked(connection: DuckDBConnection, sql: string, options: { inTransaction?: boolean } = {}): Promise<ChunkedResult> {
+export async function runChecked(
+  connection: DuckDBConnection,
+  sql: string,
+  options: {
+    inTransaction?: boolean;
+    /** Refuse BEGIN/COMMIT/ROLLBACK with this message, before any statement runs. */
+    refuseTransactionStatements?: string;
+  } = {},
+): Promise<ChunkedResult> {
   if (!sql.trim()) throw new InvalidArgumentError('no SQL given');
-  const last = await lastStatement(connection, sql);
+  const last = await lastStatement(connection, sql, options.refuseTransactionStatements);
   // A transaction already open (the caller's, or one the SQL manages itself) is left alone: a
   // failed BEGIN would abort it. An error inside it aborts it just the same, which is all the
   // probe needs.
@@ -109,20 +117,29 @@ function probeFor(connection: DuckDBConnection): Promise<DuckDBPreparedStatement
  * Runs all statements but the last and prepares the last. A single statement (the common case)
  * is prepared directly, which spares DuckDB's statement splitter on the latency of small queries.
  */
-async function lastStatement(connection: DuckDBConnection, sql: string): Promise<{ statement: DuckDBPreparedStatement; managesTransactions: boolean }> {
+async function lastStatement(
+  connection: DuckDBConnection,
+  sql: string,
+  refuseTransactions: string | undefined,
+): Promise<{ statement: DuckDBPreparedStatement; managesTransactions: boolean }> {
+  const check = (statement: DuckDBPreparedStatement) => {
+    if (refuseTransactions !== undefined && statement.statementType === StatementType.TRANSACTION) throw new InvalidArgumentError(refuseTransactions);
+    return statement;
+  };
   try {
-    return { statement: await connection.prepare(sql), managesTransactions: false };
+    return { statement: check(await connection.prepare(sql)), managesTransactions: false };
   } catch (err) {
     if (!/multiple statements/i.test(errorMessage(err))) throw err;
   }
   const statements = await connection.extractStatements(sql);
   let managesTransactions = false;
+  // Each statement is prepared only after the previous ones ran: it may use what they created.
   for (let i = 0; i < statements.count - 1; i++) {
-    const statement = await statements.prepare(i);
+    const statement = check(await statements.prepare(i));
     if (statement.statementType === StatementType.TRANSACTION) managesTransactions = true;
     await statement.run();
   }
-  return { statement: await statements.prepare(statements.count - 1), managesTransactions };
+  return { statement: check(await statements.prepare(statements.count - 1)), managesTransactions };
 }
 
 async function failureReason(connection: DuckDBConnection, statement: { run(): Promise<DuckDBResult> }, valuesRead: number): Promise<string> {

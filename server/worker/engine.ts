@@ -67,6 +67,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Per DuckDB instance; results and operators beyond it spill to the temp directory. */
 export const DEFAULT_MEMORY_LIMIT = '256MB';
 const SCRATCH_POOL_SIZE = 16;
+/** A COMMIT would make one client's scratch tables visible to every later client. */
+const SCRATCH_TRANSACTIONS_REFUSED =
+  'the scratch database (--db \'\') runs each query in its own transaction, which is rolled back; BEGIN, COMMIT and ROLLBACK are not allowed there';
 
 export class WorkerEngine {
   private readonly pool: SnapshotPool | null;
@@ -74,6 +77,7 @@ export class WorkerEngine {
   private readonly running = new Map<string, RunningExecution & { cancel(): void; cancelled: boolean }>();
   private scratch: Promise<DuckDBInstance> | null = null;
   private readonly idleScratch: DuckDBConnection[] = [];
+  private closed = false;
 
   private readonly session: SessionOptions;
   private readonly label: string;
@@ -276,9 +280,11 @@ export class WorkerEngine {
 
   /**
    * Scratch executions each run inside a transaction that is rolled back afterwards, so one
-   * client's scratch tables are never seen by the next and memory does not grow. Connections wait
-   * in a small pool with their transaction already begun, keeping BEGIN/ROLLBACK off the latency
-   * of a query.
+   * client's scratch tables are never seen by the next and memory does not grow. Each runs on a
+   * connection of its own, because a connection keeps session state outside any transaction
+   * (SET VARIABLE, USE, PREPARE). Connections wait in a small pool with their transaction already
+   * begun, and a used one is replaced in the background, keeping connect and BEGIN off the
+   * latency of a query.
    */
   private async scratchTarget(): Promise<Target> {
     const connection = this.idleScratch.pop() ?? (await this.newScratchConnection());
@@ -287,9 +293,12 @@ export class WorkerEngine {
       snapshotId: '',
       readOnly: false,
       connection,
-      run: (sql) => runChecked(connection, sql, { inTransaction: true }),
+      run: (sql) => runChecked(connection, sql, { inTransaction: true, refuseTransactionStatements: SCRATCH_TRANSACTIONS_REFUSED }),
       interrupt: () => connection.interrupt(),
-      close: async () => void this.recycleScratch(connection),
+      close: async () => {
+        connection.closeSync();
+        void this.replenishScratch();
+      },
     };
   }
 
@@ -308,15 +317,15 @@ export class WorkerEngine {
     return connection;
   }
 
-  private async recycleScratch(connection: DuckDBConnection): Promise<void> {
+  private async replenishScratch(): Promise<void> {
+    if (this.closed || this.idleScratch.length >= SCRATCH_POOL_SIZE) return;
     try {
-      await connection.run('ROLLBACK');
-      await connection.run('BEGIN TRANSACTION');
-      if (this.idleScratch.length < SCRATCH_POOL_SIZE) return void this.idleScratch.push(connection);
+      const connection = await this.newScratchConnection();
+      if (this.closed) return connection.closeSync();
+      this.idleScratch.push(connection);
     } catch {
-      // A connection that cannot start clean again is not reused.
+      // The next scratch execution connects for itself, and reports any problem.
     }
-    connection.closeSync();
   }
 
   private requireRepo(): Repository {
@@ -325,6 +334,7 @@ export class WorkerEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const r of this.running.values()) r.cancel();
     await this.pool?.close();
     for (const c of this.idleScratch.splice(0)) c.closeSync();

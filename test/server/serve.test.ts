@@ -129,6 +129,14 @@ describe('openduck serve', () => {
     // The scratch database forgets everything between executions.
     expect((await remote('query', '--db', '', 'CREATE TABLE scratch_t AS SELECT 42 AS x')).exitCode).toBe(0);
     expect(expectOneLineError(await remote('query', '--db', '', 'SELECT * FROM scratch_t'))).toMatch(/scratch_t does not exist/);
+    // Not even by committing the transaction it runs in.
+    for (const sql of ['CREATE TABLE scratch_c AS SELECT 1 AS x; COMMIT', 'COMMIT', 'ROLLBACK; CREATE TABLE scratch_c AS SELECT 1 AS x']) {
+      expect(expectOneLineError(await remote('query', '--db', '', sql))).toMatch(/not allowed there/);
+    }
+    expect(expectOneLineError(await remote('query', '--db', '', 'SELECT * FROM scratch_c'))).toMatch(/scratch_c does not exist/);
+    // Nor through session state, which lives outside transactions.
+    expect((await remote('query', '--db', '', "SET VARIABLE leak = 'secret'")).exitCode).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await remote('query', '--db', '', "SELECT getvariable('leak') IS NULL AS clean", '--format', 'csv')).stdout).toBe('clean\ntrue\n');
     // Still serving.
     const ok = await client.execute('SELECT 42 AS x', { database: 'shop@main' });
     const rows = [];

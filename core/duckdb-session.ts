@@ -3,7 +3,7 @@
  * `shop.users` whether it reads the working copy or a materialized snapshot.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { errorMessage } from './errors.js';
+import { InvalidArgumentError, errorMessage } from './errors.js';
 import { quoteIdentifier, quoteLiteral } from './sql.js';
 
 export interface DuckDBSession {
@@ -31,6 +31,19 @@ export function instanceOptions(options: SessionOptions): Record<string, string>
   if (options.memoryLimit) out.memory_limit = options.memoryLimit;
   if (options.tempDirectory) out.temp_directory = options.tempDirectory;
   return out;
+}
+
+/** Refuses a memory limit DuckDB would not take, at start rather than on every later query. */
+export async function checkMemoryLimit(limit: string | undefined, what = 'memory limit'): Promise<void> {
+  if (!limit) return;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(':memory:', { memory_limit: limit });
+  } catch {
+    // DuckDB says only "Failed to set config".
+    throw new InvalidArgumentError(`invalid ${what} ${JSON.stringify(limit)}: use a size such as 512MB or 2GB`);
+  }
+  instance.closeSync();
 }
 
 export async function openDuckDBSession(path: string, alias: string, readOnly: boolean, options: SessionOptions = {}): Promise<DuckDBSession> {

@@ -10,6 +10,7 @@ import { loadOrCreateTokenFile, readTokenFile, type TokenPolicy } from './auth.j
 import { isLoopback, parseEndpoint } from './grpc-config.js';
 import { startGateway, type RunningGateway } from './gateway/gateway-server.js';
 import { WorkerEngine } from './worker/engine.js';
+import { checkMemoryLimit } from '../core/duckdb-session.js';
 import { localWorkerChannels } from './worker/local-channel.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:7878';
@@ -75,6 +76,7 @@ export interface RunningServe {
 }
 
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
+  await checkMemoryLimit(options.memoryLimit, '--memory-limit');
   const auth = await resolveServerAuth(options);
   const gateway = await startGateway({
     listen: options.listen,

@@ -13,6 +13,7 @@ import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
 import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
 import { fromStatusError, statusError } from '../status.js';
 import { WorkerEngine } from './engine.js';
+import { checkMemoryLimit } from '../../core/duckdb-session.js';
 import type { ExecutionServiceClient } from '../generated/openduck/v1/ExecutionService.js';
 
 export interface WorkerOptions {
@@ -47,6 +48,14 @@ export interface RunningWorker {
 }
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const listen = parseEndpoint(options.listen, 'listen address');
+  if (options.advertise) {
+    if (parseEndpoint(options.advertise, 'advertised address').port === 0) throw new InvalidArgumentError(`advertised address ${options.advertise} needs a real port, not 0`);
+    if (listen.port === 0) {
+      throw new InvalidArgumentError(`--advertise ${options.advertise} needs --listen with a fixed port: the gateway would dial ${options.advertise} while this worker listened on a random port`);
+    }
+  }
+  await checkMemoryLimit(options.memoryLimit, '--memory-limit');
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
   const engine = new WorkerEngine(options.repo, workerId, { memoryLimit: options.memoryLimit, tempDirectory: options.tempDirectory });
   const server = new grpc.Server(CHANNEL_OPTIONS);
@@ -55,10 +64,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   server.addService(v1.CatalogService.service, catalogHandlers(engine, options.policy));
   server.addService(v1.ControlService.service, controlHandlers(engine, options.policy));
 
-  const listen = parseEndpoint(options.listen, 'listen address');
-  if (options.advertise && parseEndpoint(options.advertise, 'advertised address').port === 0) {
-    throw new InvalidArgumentError(`advertised address ${options.advertise} needs a real port, not 0`);
-  }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen.target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );

@@ -89,6 +89,9 @@ export function validateComputeContext(text: string, what = 'compute context'): 
   return trimmed;
 }
 
+/** The endpoint a worker inside the gateway's own process (serve's) is listed with. */
+export const IN_PROCESS_ENDPOINT = 'in-process';
+
 export function parseComputeContext(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of text.split(',')) {

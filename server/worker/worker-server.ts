@@ -11,7 +11,7 @@ import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
 import { failStream, unary, UNAUTHENTICATED, writeWithBackpressure } from '../call-util.js';
 import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
 import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
-import { fromStatusError, statusError } from '../status.js';
+import { fromStatusError, isStatusError, statusError } from '../status.js';
 import { WorkerEngine } from './engine.js';
 import { checkMemoryLimit } from '../../core/duckdb-session.js';
 import type { ExecutionServiceClient } from '../generated/openduck/v1/ExecutionService.js';
@@ -129,8 +129,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         schedule(intervalMs);
       } catch (err) {
         // Say what is wrong once per kind of problem, not once per retry.
-        const problem = fromStatusError(err, gateway.target).message;
-        if (problem !== lastProblem) log(`cannot reach gateway ${gateway.target}: ${problem}; retrying`);
+        const problem = registrationProblem(err, gateway.target);
+        if (problem !== lastProblem) log(`${problem}; retrying`);
         lastProblem = problem;
         registered = false;
         schedule(backoffMs);
@@ -222,4 +222,11 @@ function controlHandlers(engine: WorkerEngine, policy: TokenPolicy): ControlServ
       return { created: r.created, id: r.id, parent: r.parent ?? '', branch: r.branch, blocksChanged: r.blocksChanged, bytesWritten: r.bytesWritten };
     }),
   };
+}
+
+/** One line on why registering or heartbeating failed, naming the gateway once. */
+function registrationProblem(err: unknown, gateway: string): string {
+  if (isStatusError(err) && err.code === grpc.status.UNAUTHENTICATED) return `gateway ${gateway} refused this worker's token (give the worker the gateway's token)`;
+  const reason = fromStatusError(err, gateway).message.replace(`${gateway} is unreachable: `, '').replace(`${gateway}: `, '');
+  return `cannot reach gateway ${gateway}: ${reason}`;
 }

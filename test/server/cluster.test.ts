@@ -188,7 +188,32 @@ describe('gateway and workers', () => {
     expect((await client.status()).workers.some((w) => w.workerId === 'wf')).toBe(false);
   });
 
-  it('a bad token from a worker is refused', async () => {
+  it('a worker with the wrong token is refused, never registers, and says why once', async () => {
+    const impostor = await startServer(['worker', '--gateway', gateway.endpoint, '--id', 'impostor'], { cwd: repo.dir, env: { OPENDUCK_TOKEN: 'not-the-cluster-token' } });
+    try {
+      await waitFor('the refusal in its log', async () => /refused this worker's token/.test(impostor.output()));
+      // Retries keep failing: still not registered a few heartbeat intervals later, and logged once.
+      await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
+      expect((await client.status()).workers.map((w) => w.workerId)).not.toContain('impostor');
+      expect(impostor.output().match(/refused this worker's token/g)).toHaveLength(1);
+      expect(impostor.output()).not.toContain(TOKEN);
+    } finally {
+      await impostor.stop(5000);
+    }
+  });
+
+  it('a gateway without workers is UNAVAILABLE to status', async () => {
+    const lonely = await startServer(['gateway', '--listen', '127.0.0.1:0'], { cwd: repo.dir, env });
+    try {
+      const r = await repo.runWith(env, 'status', '--endpoint', lonely.endpoint);
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout.trim()).toBe(`UNAVAILABLE ${lonely.endpoint}: no workers are registered with the gateway`);
+    } finally {
+      await lonely.stop(5000);
+    }
+  });
+
+  it('a client with a bad token is refused', async () => {
     const r = await repo.runWith({ OPENDUCK_TOKEN: 'wrong' }, 'status', '--endpoint', gateway.endpoint);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/authentication failed/);

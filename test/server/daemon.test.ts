@@ -47,6 +47,7 @@ describe('openduck daemon', () => {
     const human = await run('daemon', 'status');
     expect(human.stdout).toMatch(new RegExp(`pid ${record.pid}\\s+uptime \\d+`));
     expect(human.stdout).toContain('big-load');
+    expect(human.stdout).toMatch(/^\s+local\s+in-process\s+1\/8\s+in this process$/m);
 
     const local = await repo.runWith({ OPENDUCK_LEASE_WAIT_MS: '300' }, 'query', '--db', 'shop', 'INSERT INTO t VALUES (1)');
     expect(expectOneLineError(local)).toContain(`pid ${record.pid}`);

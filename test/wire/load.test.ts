@@ -5,8 +5,8 @@ import { DuckDBInstance, INTEGER, SQLNULL, VARCHAR, type DuckDBConnection, type 
 import type { RecordBatch } from 'apache-arrow';
 import { AlignedScratch, ArrowIpcDecoder, ArrowIpcEncoder, CorruptPayloadError, type EncodedPayload } from '../../server/wire/arrow-ipc.js';
 import { ArrowChunkFiller } from '../../server/wire/duckdb-chunks.js';
-import { createTableSql, loadRemoteResult } from '../../server/client-load.js';
-import { createDatabase, createSnapshot, query } from '../../index.js';
+import { createTableSql } from '../../server/client-load.js';
+import { createDatabase, createSnapshot, loadRemoteResult, query } from '../../index.js';
 import { startServe, type RunningServe } from '../../server/serve.js';
 import { OpenDuckClient } from '../../server/client.js';
 import { tempRepository } from '../helpers.js';

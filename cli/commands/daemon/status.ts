@@ -5,6 +5,7 @@ import { resolveClientToken } from '../../../server/serve.js';
 import { NotFoundError } from '../../../core/errors.js';
 import { columns } from '../../render/format.js';
 import { remoteFlags } from '../../remote.js';
+import { IN_PROCESS_ENDPOINT } from '../../../server/gateway/registry.js';
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -32,7 +33,13 @@ export default class DaemonStatus extends OpenDuckCommand {
       if (status.workers.length) {
         this.log(
           columns(
-            status.workers.map((w) => [`  ${w.workerId}`, w.endpoint, `${w.inFlight}/${w.maxConcurrency || '∞'}`, `heartbeat ${age(now - Number(w.lastHeartbeatMs))} ago`]),
+            status.workers.map((w) => [
+              `  ${w.workerId}`,
+              w.endpoint,
+              `${w.inFlight}/${w.maxConcurrency || '∞'}`,
+              // A worker in the daemon's own process has no heartbeats to show.
+              w.endpoint === IN_PROCESS_ENDPOINT ? 'in this process' : `heartbeat ${age(now - Number(w.lastHeartbeatMs))} ago`,
+            ]),
           ),
         );
       }

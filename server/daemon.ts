@@ -11,6 +11,7 @@ import { isProcessAlive, writeFileAtomic } from '../core/fs-util.js';
 import type { Repository } from '../core/repository.js';
 import { packageRoot } from './package-root.js';
 import { DEFAULT_LISTEN } from './serve.js';
+import { checkMemoryLimit } from '../core/duckdb-session.js';
 
 export interface DaemonRecord {
   pid: number;
@@ -46,6 +47,9 @@ export interface DaemonStartOptions {
   token?: string;
   insecureNoAuth?: boolean;
   maxQueue?: number;
+  maxConcurrency?: number;
+  /** DuckDB memory per database instance, as for serve's --memory-limit. */
+  memoryLimit?: string;
   /** How long to wait for "listening on". */
   timeoutMs?: number;
 }
@@ -53,6 +57,7 @@ export interface DaemonStartOptions {
 export async function startDaemon(repo: Repository, options: DaemonStartOptions = {}): Promise<DaemonRecord> {
   const existing = await runningDaemon(repo);
   if (existing) throw new AlreadyExistsError('daemon', `pid ${existing.pid} serving ${existing.endpoint}`);
+  await checkMemoryLimit(options.memoryLimit, '--memory-limit');
   const logFile = daemonLogPath(repo);
   await import('node:fs/promises').then((fs) => fs.mkdir(repo.serverDir, { recursive: true, mode: 0o700 }));
   const log = await open(logFile, 'a', 0o600);
@@ -60,6 +65,8 @@ export async function startDaemon(repo: Repository, options: DaemonStartOptions 
   const args = [join(packageRoot(), 'bin', 'run.js'), 'serve', '--repo', repo.root, '--listen', options.listen ?? DEFAULT_LISTEN];
   if (options.insecureNoAuth) args.push('--insecure-no-auth');
   if (options.maxQueue !== undefined) args.push('--max-queue', String(options.maxQueue));
+  if (options.maxConcurrency !== undefined) args.push('--max-concurrency', String(options.maxConcurrency));
+  if (options.memoryLimit !== undefined) args.push('--memory-limit', options.memoryLimit);
   // The token goes through the environment, never the command line (ps would show it).
   const env = options.token ? { OPENDUCK_TOKEN: options.token } : {};
   // The daemon writes straight to the log file descriptor, and nothing of it is tied to this

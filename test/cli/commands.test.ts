@@ -163,6 +163,7 @@ describe('bad input fails with one line, non-zero, no stack trace', () => {
     ['unknown branch checkout', ['checkout', 'shop', 'ghost'], /branch not found: shop@ghost/],
     ['compute context without a server', ['query', '--db', 'shop', '--compute-context', 'region=eu', 'SELECT 1'], /needs a server/],
     ['bad memory limit', ['serve', '--listen', '127.0.0.1:0', '--memory-limit', 'lots'], /invalid --memory-limit "lots"/],
+    ['bad daemon memory limit', ['daemon', 'start', '--listen', '127.0.0.1:0', '--memory-limit', 'lots'], /invalid --memory-limit "lots"/],
     ['advertise with a random listen port', ['worker', '--gateway', '127.0.0.1:1', '--listen', '127.0.0.1:0', '--advertise', '127.0.0.1:7901'], /needs --listen with a fixed port/],
     ['malformed worker compute context', ['worker', '--gateway', '127.0.0.1:1', '--compute-context', 'a=b,,c'], /malformed --compute-context/],
   ];

@@ -60,7 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   /** A worker whose connection failed is gone until it registers again. */
   const onWorkerFailure = (worker: WorkerHandle, err: unknown) => {
-    if (isStatusError(err) && err.code === grpc.status.UNAVAILABLE) registry.evict(worker.id, errorMessage(err).split('\n')[0]!);
+    if (isStatusError(err) && err.code === grpc.status.UNAVAILABLE) registry.evict(worker.id, errorMessage(err).split('\n')[0]!.replace(/\s*Resolution note:.*$/, ''));
   };
 
   const execution: ExecutionServiceHandlers = {

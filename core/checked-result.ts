@@ -103,6 +103,14 @@ export async function runChecked(
 
 const probes = new WeakMap<DuckDBConnection, Promise<DuckDBPreparedStatement>>();
 
+/**
+ * Prepares a connection's probe ahead of its first query, for connections made before they are
+ * needed (a pool), so preparing it is off a query's latency.
+ */
+export async function prepareProbe(connection: DuckDBConnection): Promise<void> {
+  await probeFor(connection);
+}
+
 /** A prepared `SELECT 1` per connection: the probe runs after every streamed SELECT, so it is kept cheap. */
 function probeFor(connection: DuckDBConnection): Promise<DuckDBPreparedStatement> {
   let probe = probes.get(connection);

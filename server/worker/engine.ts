@@ -20,7 +20,7 @@ import { parseRef, resolveRef } from '../../core/refs.js';
 import type { Repository } from '../../core/repository.js';
 import { createSnapshot, type SnapshotCreateResult } from '../../core/verbs/snapshot.js';
 import { QuerySession, translateSqlError } from '../../core/verbs/query.js';
-import { runChecked, type ChunkedResult } from '../../core/checked-result.js';
+import { prepareProbe, runChecked, type ChunkedResult } from '../../core/checked-result.js';
 import { listDatabases } from '../../core/verbs/database.js';
 import { MAX_PLAN_BYTES } from '../grpc-config.js';
 import { statusError } from '../status.js';
@@ -314,6 +314,7 @@ export class WorkerEngine {
     }
     const connection = await (await this.scratch).connect();
     await connection.run('BEGIN TRANSACTION');
+    await prepareProbe(connection);
     return connection;
   }
 

@@ -1,7 +1,39 @@
-/** Small helpers around grpc-js calls, shared by the gateway and the worker. */
+/** Small helpers around grpc-js servers and calls, shared by the gateway and the worker. */
 import * as grpc from '@grpc/grpc-js';
 import { isAuthorized, type TokenPolicy } from './auth.js';
 import { statusError, toStatusError } from './status.js';
+import { CHANNEL_OPTIONS, type Endpoint } from './grpc-config.js';
+import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from './proto.js';
+
+/** A server for the three services, listening on `listen` (plaintext). */
+export async function startGrpcServer(
+  listen: Endpoint,
+  handlers: { execution: ExecutionServiceHandlers; catalog: CatalogServiceHandlers; control: ControlServiceHandlers },
+): Promise<{ server: grpc.Server; port: number }> {
+  const v1 = openduckV1();
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  server.addService(v1.ExecutionService.service, handlers.execution);
+  server.addService(v1.CatalogService.service, handlers.catalog);
+  server.addService(v1.ControlService.service, handlers.control);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen.target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { server, port };
+}
+
+/** Graceful shutdown bounded by graceMs: running calls may finish, then the rest are cut. */
+export async function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 /** Messages a producer may have in flight on one stream before it waits (each is ~2 MiB). */
 const MAX_UNFLUSHED = 2;

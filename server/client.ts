@@ -8,14 +8,11 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { bearerMetadata } from './auth.js';
-import { CHANNEL_OPTIONS, parseEndpoint } from './grpc-config.js';
-import { openduckV1 } from './proto.js';
+import { parseEndpoint } from './grpc-config.js';
+import { closeClients, openduckClients } from './proto.js';
 import { fromStatusError } from './status.js';
 import type { RecordBatch } from 'apache-arrow';
 import { AlignedScratch, ArrowIpcDecoder } from './wire/arrow-ipc.js';
-import type { ExecutionServiceClient } from './generated/openduck/v1/ExecutionService.js';
-import type { CatalogServiceClient } from './generated/openduck/v1/CatalogService.js';
-import type { ControlServiceClient } from './generated/openduck/v1/ControlService.js';
 import type { ExecuteFragmentChunk__Output } from './generated/openduck/v1/ExecuteFragmentChunk.js';
 import type { CancelReply__Output } from './generated/openduck/v1/CancelReply.js';
 import type { StatusReply__Output } from './generated/openduck/v1/StatusReply.js';
@@ -79,21 +76,14 @@ export interface RemoteArrowStats {
 
 export class OpenDuckClient {
   readonly endpoint: string;
-  private readonly execution: ExecutionServiceClient;
-  private readonly catalog: CatalogServiceClient;
-  private readonly control: ControlServiceClient;
+  private readonly clients: ReturnType<typeof openduckClients>;
 
   constructor(
     endpoint: string,
     private readonly token: string | null,
   ) {
-    const target = parseEndpoint(endpoint).target;
-    this.endpoint = target;
-    const v1 = openduckV1();
-    const credentials = grpc.credentials.createInsecure();
-    this.execution = new v1.ExecutionService(target, credentials, CHANNEL_OPTIONS);
-    this.catalog = new v1.CatalogService(target, credentials, CHANNEL_OPTIONS);
-    this.control = new v1.ControlService(target, credentials, CHANNEL_OPTIONS);
+    this.endpoint = parseEndpoint(endpoint).target;
+    this.clients = openduckClients(this.endpoint);
   }
 
   private metadata(): grpc.Metadata {
@@ -104,7 +94,7 @@ export class OpenDuckClient {
   waitForReady(timeoutMs = 5000): Promise<number> {
     const started = performance.now();
     return new Promise((resolve, reject) =>
-      this.execution.waitForReady(Date.now() + timeoutMs, (err) =>
+      this.clients.execution.waitForReady(Date.now() + timeoutMs, (err) =>
         err ? reject(fromStatusError(Object.assign(err, { code: grpc.status.UNAVAILABLE, details: err.message }), this.endpoint)) : resolve(performance.now() - started),
       ),
     );
@@ -151,7 +141,7 @@ export class OpenDuckClient {
     decode: (payload: { bytes: Uint8Array; crc32: number }) => B[],
   ): Promise<{ executionId: string; names: string[]; types: DuckDBType[]; batches: AsyncIterable<B>; summary(): RemoteSummary | null; cancel(): void }> {
     const executionId = options.executionId ?? randomUUID();
-    const call = this.execution.ExecuteFragment(
+    const call = this.clients.execution.ExecuteFragment(
       {
         plan: Buffer.from(sql, 'utf8'),
         database: options.database ?? '',
@@ -216,27 +206,27 @@ export class OpenDuckClient {
   }
 
   cancel(executionId: string): Promise<boolean> {
-    return this.unary<CancelReply__Output>((md, cb) => this.execution.CancelExecution({ executionId, accessToken: '' }, md, cb)).then((r) => r.acknowledged);
+    return this.unary<CancelReply__Output>((md, cb) => this.clients.execution.CancelExecution({ executionId, accessToken: '' }, md, cb)).then((r) => r.acknowledged);
   }
 
   status(): Promise<StatusReply__Output> {
-    return this.unary((md, cb) => this.control.GetStatus({}, md, cb));
+    return this.unary((md, cb) => this.clients.control.GetStatus({}, md, cb));
   }
 
   createSnapshot(database: string, message = '', author = ''): Promise<CreateSnapshotReply__Output> {
-    return this.unary((md, cb) => this.control.CreateSnapshot({ database, message, author }, md, cb));
+    return this.unary((md, cb) => this.clients.control.CreateSnapshot({ database, message, author }, md, cb));
   }
 
   listDatabases(): Promise<ListDatabasesReply__Output> {
-    return this.unary((md, cb) => this.catalog.ListDatabases({}, md, cb));
+    return this.unary((md, cb) => this.clients.catalog.ListDatabases({}, md, cb));
   }
 
   listTables(database: string): Promise<ListTablesReply__Output> {
-    return this.unary((md, cb) => this.catalog.ListTables({ database }, md, cb));
+    return this.unary((md, cb) => this.clients.catalog.ListTables({ database }, md, cb));
   }
 
   describeTable(database: string, schema: string, table: string): Promise<DescribeTableReply__Output> {
-    return this.unary((md, cb) => this.catalog.DescribeTable({ database, schema, table }, md, cb));
+    return this.unary((md, cb) => this.clients.catalog.DescribeTable({ database, schema, table }, md, cb));
   }
 
   private unary<T>(invoke: (md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
@@ -244,8 +234,6 @@ export class OpenDuckClient {
   }
 
   close(): void {
-    this.execution.close();
-    this.catalog.close();
-    this.control.close();
+    closeClients(this.clients);
   }
 }

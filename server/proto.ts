@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { packageRoot } from './package-root.js';
+import { CHANNEL_OPTIONS } from './grpc-config.js';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ExecutionProto } from './generated/execution.js';
@@ -35,6 +36,26 @@ export function openduckV1(): OpenDuckProto['openduck']['v1'] {
     loaded = (grpc.loadPackageDefinition(definition) as unknown as OpenDuckProto).openduck.v1;
   }
   return loaded;
+}
+
+/** Clients of the three services at one `host:port` (plaintext, with the shared channel options). */
+export function openduckClients(target: string) {
+  const v1 = openduckV1();
+  const credentials = grpc.credentials.createInsecure();
+  return {
+    execution: new v1.ExecutionService(target, credentials, CHANNEL_OPTIONS),
+    catalog: new v1.CatalogService(target, credentials, CHANNEL_OPTIONS),
+    control: new v1.ControlService(target, credentials, CHANNEL_OPTIONS),
+  };
+}
+
+type Closable = { close(): void };
+
+/** Closes what openduckClients made (or anything shaped like it). */
+export function closeClients(clients: { execution: Closable; catalog: Closable; control: Closable }): void {
+  clients.execution.close();
+  clients.catalog.close();
+  clients.control.close();
 }
 
 export type { ExecuteFragmentRequest__Output } from './generated/openduck/v1/ExecuteFragmentRequest.js';

@@ -70,6 +70,16 @@ function remoteCode(status: grpc.status): ErrorCode {
   }
 }
 
+/** grpc-js ends connection errors with "Resolution note: …", which tells a user nothing. */
+export function withoutResolutionNote(text: string): string {
+  return text.replace(/\s*Resolution note:[^\n]*$/, '');
+}
+
+/** Why a call to `endpoint` failed, without the endpoint itself (for lines that name it already). */
+export function remoteFailureReason(err: unknown, endpoint: string): string {
+  return fromStatusError(err, endpoint).message.replace(`${endpoint} is unreachable: `, '').replace(`${endpoint}: `, '');
+}
+
 /** The message a user sees for a failed remote call: the server's words, or ours for transport failures. */
 export function fromStatusError(err: unknown, endpoint: string): OpenDuckError {
   if (!isStatusError(err)) return err instanceof OpenDuckError ? err : new OpenDuckError('INTERNAL', errorMessage(err));
@@ -81,7 +91,7 @@ export function fromStatusError(err: unknown, endpoint: string): OpenDuckError {
       // Only the client's own connection failing means the endpoint is unreachable; a server may
       // also report UNAVAILABLE about its workers, in its own words.
       const own = /^(No connection established|connect ECONNREFUSED|Failed to connect|Connection dropped)/i.test(details);
-      const clean = details.replace(/\s*Resolution note:\s*$/, '');
+      const clean = withoutResolutionNote(details);
       return new RemoteError(err.code, own ? `${endpoint} is unreachable: ${clean}` : clean);
     }
     case grpc.status.CANCELLED:

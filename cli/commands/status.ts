@@ -1,7 +1,7 @@
 import { OpenDuckCommand } from '../base-command.js';
 import { connectClient, remoteFlags } from '../remote.js';
 import { errorMessage } from '../../core/errors.js';
-import { RemoteError } from '../../server/status.js';
+import { RemoteError, remoteFailureReason } from '../../server/status.js';
 import * as grpc from '@grpc/grpc-js';
 
 /**
@@ -36,7 +36,7 @@ export default class Status extends OpenDuckCommand {
       this.log(`OK ${client.endpoint} connect=${connectMs.toFixed(1)}ms query=${queryMs.toFixed(1)}ms`);
       return { ok: true, endpoint: client.endpoint, connectMs, queryMs };
     } catch (err) {
-      const reason = errorMessage(err).replace(`${client.endpoint}: `, '').replace(`${client.endpoint} is unreachable: `, '');
+      const reason = remoteFailureReason(err, client.endpoint);
       if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ ok: false, endpoint: client.endpoint, error: reason }) + '\n');
       else this.log(`${verdict(err, connected, client.endpoint)} ${client.endpoint}: ${reason}`);
       process.exitCode = 1;

@@ -9,13 +9,12 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, errorMessage } from '../../core/errors.js';
 import { parseRef } from '../../core/refs.js';
 import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
-import { failStream, unary, UNAUTHENTICATED } from '../call-util.js';
-import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
-import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
-import { isStatusError, statusError } from '../status.js';
+import { failStream, shutdown, startGrpcServer, unary, UNAUTHENTICATED } from '../call-util.js';
+import { parseEndpoint } from '../grpc-config.js';
+import { type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
+import { isStatusError, statusError, withoutResolutionNote } from '../status.js';
 import { WorkerRegistry, type FragmentStream, type WorkerHandle } from './registry.js';
 import { Scheduler, type RouteRequest } from './scheduler.js';
-import { shutdown } from '../worker/worker-server.js';
 import type { ExecuteFragmentChunk__Output } from '../generated/openduck/v1/ExecuteFragmentChunk.js';
 
 export interface GatewayOptions {
@@ -55,12 +54,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const scheduler = new Scheduler(registry, options.maxQueue ?? 64);
   const executions = new Map<string, ExecutionEntry>();
   const startedAt = Date.now();
-  const v1 = openduckV1();
   const workerMetadata = () => bearerMetadata(options.token);
 
   /** A worker whose connection failed is gone until it registers again. */
   const onWorkerFailure = (worker: WorkerHandle, err: unknown) => {
-    if (isStatusError(err) && err.code === grpc.status.UNAVAILABLE) registry.evict(worker.id, errorMessage(err).split('\n')[0]!.replace(/\s*Resolution note:.*$/, ''));
+    if (isStatusError(err) && err.code === grpc.status.UNAVAILABLE) registry.evict(worker.id, withoutResolutionNote(errorMessage(err).split('\n')[0]!));
   };
 
   const execution: ExecutionServiceHandlers = {
@@ -244,14 +242,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }),
   };
 
-  const server = new grpc.Server(CHANNEL_OPTIONS);
-  server.addService(v1.ExecutionService.service, execution);
-  server.addService(v1.CatalogService.service, catalog);
-  server.addService(v1.ControlService.service, control);
   const listen = parseEndpoint(options.listen, 'listen address');
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen.target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const { server, port } = await startGrpcServer(listen, { execution, catalog, control });
   registry.start();
   return {
     endpoint: `${listen.host}:${port}`,

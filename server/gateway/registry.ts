@@ -5,8 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { CHANNEL_OPTIONS } from '../grpc-config.js';
-import { openduckV1 } from '../proto.js';
+import { closeClients, openduckClients } from '../proto.js';
 import type { ExecuteFragmentRequest } from '../generated/openduck/v1/ExecuteFragmentRequest.js';
 import type { ExecuteFragmentChunk__Output } from '../generated/openduck/v1/ExecuteFragmentChunk.js';
 import type { CancelRequest } from '../generated/openduck/v1/CancelRequest.js';
@@ -101,16 +100,6 @@ export function parseComputeContext(text: string): Map<string, string> {
   return out;
 }
 
-function grpcChannels(endpoint: string): WorkerChannels {
-  const v1 = openduckV1();
-  const credentials = grpc.credentials.createInsecure();
-  return {
-    execution: new v1.ExecutionService(endpoint, credentials, CHANNEL_OPTIONS),
-    catalog: new v1.CatalogService(endpoint, credentials, CHANNEL_OPTIONS),
-    control: new v1.ControlService(endpoint, credentials, CHANNEL_OPTIONS),
-  };
-}
-
 export class WorkerRegistry {
   private readonly workers = new Map<string, WorkerHandle>();
   private readonly listeners = new Set<() => void>();
@@ -162,7 +151,7 @@ export class WorkerRegistry {
       registeredAt: Date.now(),
       evicted: false,
       local: !!local,
-      ...(local ?? grpcChannels(reg.endpoint)),
+      ...(local ?? openduckClients(reg.endpoint)),
     };
     this.workers.set(reg.workerId, handle);
     this.log(`worker ${reg.workerId} registered (${reg.endpoint})`);
@@ -184,7 +173,7 @@ export class WorkerRegistry {
     this.workers.delete(workerId);
     w.evicted = true;
     // Executions already running on it may still finish (a worker leaving drains its work).
-    if (w.inFlight === 0) this.closeClients(w);
+    if (w.inFlight === 0) closeClients(w);
     this.log(`worker ${workerId} evicted: ${reason}`);
     this.notify();
   }
@@ -198,7 +187,7 @@ export class WorkerRegistry {
 
   /** An execution on `w` ended; an evicted worker's channels close with its last one. */
   released(w: WorkerHandle): void {
-    if (w.evicted && w.inFlight === 0) this.closeClients(w);
+    if (w.evicted && w.inFlight === 0) closeClients(w);
   }
 
   get(workerId: string): WorkerHandle | undefined {
@@ -209,15 +198,9 @@ export class WorkerRegistry {
     return [...this.workers.values()];
   }
 
-  private closeClients(w: WorkerHandle): void {
-    w.execution.close();
-    w.catalog.close();
-    w.control.close();
-  }
-
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.workers.values()) this.closeClients(w);
+    for (const w of this.workers.values()) closeClients(w);
     this.workers.clear();
   }
 }

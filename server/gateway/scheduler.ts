@@ -58,9 +58,7 @@ export class Scheduler {
     }
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = { request, resolve, reject, timer: null };
-      if (this.registry.list().length === 0) {
-        waiter.timer = setTimeout(() => this.drop(waiter, statusError(grpc.status.UNAVAILABLE, 'no workers are registered with the gateway')), NO_WORKER_WAIT_MS);
-      }
+      if (this.registry.list().length === 0) this.waitForWorkers(waiter);
       this.queue.push(waiter);
       abort(() => this.drop(waiter, statusError(grpc.status.CANCELLED, 'cancelled')));
     });
@@ -70,8 +68,13 @@ export class Scheduler {
   pickAny(request: RouteRequest): WorkerHandle {
     const ranked = this.rank(request, false);
     const w = ranked[0];
-    if (!w) throw statusError(grpc.status.UNAVAILABLE, 'no workers are registered with the gateway');
+    if (!w) throw noWorkers();
     return w;
+  }
+
+  /** With no worker registered, a waiter gets a bounded wait for one to (re)appear. */
+  private waitForWorkers(waiter: Waiter): void {
+    waiter.timer = setTimeout(() => this.drop(waiter, noWorkers()), NO_WORKER_WAIT_MS);
   }
 
   private drop(waiter: Waiter, err: Error): void {
@@ -85,9 +88,7 @@ export class Scheduler {
   private dispatch(): void {
     if (this.registry.list().length === 0) {
       // Every worker is gone: waiters get a bounded wait for one to come back.
-      for (const w of this.queue) {
-        if (!w.timer) w.timer = setTimeout(() => this.drop(w, statusError(grpc.status.UNAVAILABLE, 'no workers are registered with the gateway')), NO_WORKER_WAIT_MS);
-      }
+      for (const w of this.queue) if (!w.timer) this.waitForWorkers(w);
       return;
     }
     for (const w of this.queue) {
@@ -139,6 +140,10 @@ export class Scheduler {
       .filter((w) => !needSlot || hasSlot(w))
       .sort((a, b) => score(b) - score(a) || a.inFlight - b.inFlight || (a.id < b.id ? -1 : 1));
   }
+}
+
+function noWorkers(): Error {
+  return statusError(grpc.status.UNAVAILABLE, 'no workers are registered with the gateway');
 }
 
 function hasSlot(w: WorkerHandle): boolean {

@@ -18,7 +18,8 @@ import { instanceOptions, sandbox, type SessionOptions } from '../../core/duckdb
 import { shortId } from '../../core/hash.js';
 import { parseRef, resolveRef } from '../../core/refs.js';
 import type { Repository } from '../../core/repository.js';
-import { createSnapshot, type SnapshotCreateResult } from '../../core/verbs/snapshot.js';
+import { createSnapshot } from '../../core/verbs/snapshot.js';
+import type { CreateSnapshotReply__Output } from '../generated/openduck/v1/CreateSnapshotReply.js';
 import { QuerySession, translateSqlError } from '../../core/verbs/query.js';
 import { prepareProbe, runChecked, type ChunkedResult } from '../../core/checked-result.js';
 import { listDatabases } from '../../core/verbs/database.js';
@@ -169,10 +170,14 @@ export class WorkerEngine {
     return true;
   }
 
-  /** Seals a database's working copy; the worker is its writer, so this queues behind writes. */
-  async createSnapshot(database: string, message: string, author: string): Promise<SnapshotCreateResult> {
+  /**
+   * Seals a database's working copy; the worker is its writer, so this queues behind writes.
+   * Answers in the protocol's CreateSnapshotReply shape.
+   */
+  async createSnapshot(database: string, message: string, author: string): Promise<CreateSnapshotReply__Output> {
     const repo = this.requireRepo();
-    return this.writers.run(database, () => createSnapshot(repo, database, { message, author: author || undefined }));
+    const r = await this.writers.run(database, () => createSnapshot(repo, database, { message, author: author || undefined }));
+    return { created: r.created, id: r.id, parent: r.parent ?? '', branch: r.branch, blocksChanged: r.blocksChanged, bytesWritten: r.bytesWritten };
   }
 
   async listDatabases(): Promise<Array<{ name: string; defaultBranch: string; branches: string[] }>> {

@@ -78,18 +78,7 @@ export function localWorkerChannels(engine: WorkerEngine): WorkerChannels {
       close() {},
     },
     control: {
-      CreateSnapshot: (req, _md, callback) =>
-        answer(
-          engine.createSnapshot(req.database ?? '', req.message ?? '', req.author ?? '').then((r) => ({
-            created: r.created,
-            id: r.id,
-            parent: r.parent ?? '',
-            branch: r.branch,
-            blocksChanged: r.blocksChanged,
-            bytesWritten: r.bytesWritten,
-          })),
-          callback,
-        ),
+      CreateSnapshot: (req, _md, callback) => answer(engine.createSnapshot(req.database ?? '', req.message ?? '', req.author ?? ''), callback),
       close() {},
     },
   };

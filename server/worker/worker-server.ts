@@ -8,13 +8,12 @@ import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { Repository } from '../../core/repository.js';
 import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
-import { failStream, unary, UNAUTHENTICATED, writeWithBackpressure } from '../call-util.js';
-import { CHANNEL_OPTIONS, parseEndpoint } from '../grpc-config.js';
-import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
-import { fromStatusError, isStatusError, statusError } from '../status.js';
+import { failStream, shutdown, startGrpcServer, unary, UNAUTHENTICATED, writeWithBackpressure } from '../call-util.js';
+import { parseEndpoint } from '../grpc-config.js';
+import { closeClients, openduckClients, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
+import { isStatusError, remoteFailureReason, statusError } from '../status.js';
 import { WorkerEngine } from './engine.js';
 import { checkMemoryLimit } from '../../core/duckdb-session.js';
-import type { ExecutionServiceClient } from '../generated/openduck/v1/ExecutionService.js';
 
 export interface WorkerOptions {
   repo: Repository | null;
@@ -58,25 +57,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await checkMemoryLimit(options.memoryLimit, '--memory-limit');
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
   const engine = new WorkerEngine(options.repo, workerId, { memoryLimit: options.memoryLimit, tempDirectory: options.tempDirectory });
-  const server = new grpc.Server(CHANNEL_OPTIONS);
-  const v1 = openduckV1();
-  server.addService(v1.ExecutionService.service, executionHandlers(engine, options.policy));
-  server.addService(v1.CatalogService.service, catalogHandlers(engine, options.policy));
-  server.addService(v1.ControlService.service, controlHandlers(engine, options.policy));
-
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen.target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const { server, port } = await startGrpcServer(listen, {
+    execution: executionHandlers(engine, options.policy),
+    catalog: catalogHandlers(engine, options.policy),
+    control: controlHandlers(engine, options.policy),
+  });
   const endpoint = options.advertise ?? `${listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host}:${port}`;
   const log = options.log ?? (() => undefined);
 
   let stopped = false;
   let heartbeatTimer: NodeJS.Timeout | null = null;
-  let gatewayClient: ExecutionServiceClient | null = null;
+  let gatewayClients: ReturnType<typeof openduckClients> | null = null;
   let leave: () => Promise<void> = async () => undefined;
   if (options.gateway) {
     const gateway = parseEndpoint(options.gateway, 'gateway');
-    gatewayClient = new v1.ExecutionService(gateway.target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const clients = (gatewayClients = openduckClients(gateway.target));
     const registration = {
       workerId,
       endpoint,
@@ -91,16 +86,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     let registered = false;
     let backoffMs = 200;
     let lastProblem = '';
-    const control = new v1.ControlService(gateway.target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     leave = () =>
       new Promise<void>((resolve) => {
         if (!registered) return resolve();
-        control.DeregisterWorker({ workerId }, md(), { deadline: Date.now() + 2000 }, () => resolve());
-      }).finally(() => control.close());
+        clients.control.DeregisterWorker({ workerId }, md(), { deadline: Date.now() + 2000 }, () => resolve());
+      });
 
     const register = (): Promise<void> =>
       new Promise((resolve, reject) =>
-        gatewayClient!.RegisterWorker(registration, md(), { deadline: Date.now() + 5000 }, (err, reply) => {
+        clients.execution.RegisterWorker(registration, md(), { deadline: Date.now() + 5000 }, (err, reply) => {
           if (err) return reject(err);
           intervalMs = reply?.heartbeatIntervalMs || intervalMs;
           resolve();
@@ -108,7 +102,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       );
     const heartbeat = (): Promise<boolean> =>
       new Promise((resolve, reject) =>
-        gatewayClient!.Heartbeat({ workerId, accessToken: '', inFlight: engine.inFlight }, md(), { deadline: Date.now() + 5000 }, (err, reply) =>
+        clients.execution.Heartbeat({ workerId, accessToken: '', inFlight: engine.inFlight }, md(), { deadline: Date.now() + 5000 }, (err, reply) =>
           err ? reject(err) : resolve(!reply?.reregister),
         ),
       );
@@ -153,25 +147,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       stopped = true;
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
       await leave();
-      gatewayClient?.close();
+      if (gatewayClients) closeClients(gatewayClients);
       await shutdown(server, graceMs);
       await engine.close();
     },
   };
-}
-
-/** Graceful shutdown bounded by graceMs: running calls may finish, then the rest are cut. */
-export async function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 function executionHandlers(engine: WorkerEngine, policy: TokenPolicy): ExecutionServiceHandlers {
@@ -217,16 +197,12 @@ function controlHandlers(engine: WorkerEngine, policy: TokenPolicy): ControlServ
       maxQueue: 0,
     })),
     DeregisterWorker: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'this is a worker; deregister with the gateway')),
-    CreateSnapshot: unary(policy, async (req) => {
-      const r = await engine.createSnapshot(req.database, req.message, req.author);
-      return { created: r.created, id: r.id, parent: r.parent ?? '', branch: r.branch, blocksChanged: r.blocksChanged, bytesWritten: r.bytesWritten };
-    }),
+    CreateSnapshot: unary(policy, (req) => engine.createSnapshot(req.database, req.message, req.author)),
   };
 }
 
 /** One line on why registering or heartbeating failed, naming the gateway once. */
 function registrationProblem(err: unknown, gateway: string): string {
   if (isStatusError(err) && err.code === grpc.status.UNAUTHENTICATED) return `gateway ${gateway} refused this worker's token (give the worker the gateway's token)`;
-  const reason = fromStatusError(err, gateway).message.replace(`${gateway} is unreachable: `, '').replace(`${gateway}: `, '');
-  return `cannot reach gateway ${gateway}: ${reason}`;
+  return `cannot reach gateway ${gateway}: ${remoteFailureReason(err, gateway)}`;
 }

@@ -95,7 +95,7 @@ export async function loadRemoteResult(source: ArrowBatchSource | ValueRowSource
         lap('sourceMs');
         if (Array.isArray(batch)) {
           values ??= DuckDBDataChunk.create(source.types);
-          rows = appendRows(appender, values, batch, rows, progress, lap);
+          rows = appendRows(appender, values, source.types, batch, rows, progress, lap);
         } else {
           arrow ??= new ArrowChunkFiller(source.types);
           for (let from = 0; from < batch.numRows; from += CHUNK_ROWS) {
@@ -149,6 +149,7 @@ async function beginIfIdle(connection: DuckDBConnection): Promise<boolean> {
 function appendRows(
   appender: DuckDBAppender,
   chunk: DuckDBDataChunk,
+  types: readonly DuckDBType[],
   rows: DuckDBValue[][],
   loaded: number,
   progress: (rows: number) => void,
@@ -159,7 +160,7 @@ function appendRows(
     const slice = rows.slice(from, from + CHUNK_ROWS);
     chunk.reset();
     chunk.rowCount = slice.length;
-    for (let c = 0; c < columnCount; c++) setColumnValuesAndNulls(chunk, c, slice.map((r) => r[c]!));
+    for (let c = 0; c < columnCount; c++) setColumnValuesAndNulls(chunk, c, types[c]!, slice.map((r) => r[c]!));
     lap('fillMs');
     appender.appendDataChunk(chunk);
     lap('appendMs');

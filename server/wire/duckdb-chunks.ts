@@ -24,7 +24,18 @@
  */
 import { isUtf8 } from 'node:buffer';
 import duckdb from '@duckdb/node-bindings';
-import { DuckDBDataChunk, DuckDBTypeId, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBArrayValue,
+  DuckDBDataChunk,
+  DuckDBListValue,
+  DuckDBMapValue,
+  DuckDBStructValue,
+  DuckDBTypeId,
+  DuckDBUnionValue,
+  STRUCT,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import type { Data, RecordBatch } from 'apache-arrow';
 import { CorruptPayloadError, arrowColumnValueReader } from './arrow-ipc.js';
 
@@ -368,7 +379,7 @@ class ValueFiller implements ColumnFiller {
 
   constructor(
     private readonly column: number,
-    type: DuckDBType,
+    private readonly type: DuckDBType,
   ) {
     this.read = arrowColumnValueReader(type, `column ${column}`);
   }
@@ -377,28 +388,112 @@ class ValueFiller implements ColumnFiller {
     // The value readers index every buffer from data.offset, which matches Data straight from an
     // IPC stream (offset 0) but not apache-arrow's slices (which slice values buffers already).
     if (data.offset !== 0) throw new RangeError(`column ${this.column}: sliced Arrow data (offset ${data.offset}) is only supported for flat types`);
-    setColumnValuesAndNulls(chunk, this.column, this.read(data, from, to));
+    setColumnValuesAndNulls(chunk, this.column, this.type, this.read(data, from, to));
   }
 }
 
-const validityScratch = new Uint8Array(((CHUNK_ROWS + 63) >> 6) * 8);
-
 /**
- * `chunk.setColumnValues`, then every null value's row marked NULL in the vector's validity: the
- * node-api's UNION writer stores a null as a union whose member is null, which DuckDB does not
- * treat as a NULL union (`IS NULL` is false, and it compares unequal to one).
+ * `chunk.setColumnValues`, then every null UNION marked NULL in its vector's validity, at any
+ * depth (a column, or inside structs, lists, arrays and maps): the node-api's UNION writer
+ * stores a null as a union whose member is null, which DuckDB does not treat as a NULL union
+ * (`IS NULL` is false, and it compares unequal to one). Other types need no repair.
  */
-export function setColumnValuesAndNulls(chunk: DuckDBDataChunk, column: number, values: readonly DuckDBValue[]): void {
+export function setColumnValuesAndNulls(chunk: DuckDBDataChunk, column: number, type: DuckDBType, values: readonly DuckDBValue[]): void {
   chunk.setColumnValues(column, values);
-  const firstNull = values.indexOf(null);
-  if (firstNull < 0) return;
-  const vector = duckdb.data_chunk_get_vector(chunk.chunk, column);
+  if (containsUnion(type)) markNullUnions(duckdb.data_chunk_get_vector(chunk.chunk, column), type, values, (i) => i);
+}
+
+function containsUnion(type: DuckDBType): boolean {
+  switch (type.typeId) {
+    case DuckDBTypeId.UNION:
+      return true;
+    case DuckDBTypeId.STRUCT:
+      return type.entryTypes.some(containsUnion);
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY:
+      return containsUnion(type.valueType);
+    case DuckDBTypeId.MAP:
+      return containsUnion(type.keyType) || containsUnion(type.valueType);
+    default:
+      return false;
+  }
+}
+
+/** Walks `values` (written to `vector` at rows `row(i)`) and clears the validity bit of each null union. */
+function markNullUnions(vector: duckdb.Vector, type: DuckDBType, values: readonly DuckDBValue[], row: (i: number) => number): void {
+  if (!containsUnion(type)) return;
+  switch (type.typeId) {
+    case DuckDBTypeId.UNION: {
+      const nullRows: number[] = [];
+      values.forEach((v, i) => v === null && nullRows.push(row(i)));
+      clearValidity(vector, nullRows);
+      // A union's members are the children after its tag; a member that is itself nested may hold unions too.
+      type.memberTypes.forEach((memberType, m) => {
+        const rows: number[] = [];
+        const members: DuckDBValue[] = [];
+        values.forEach((v, i) => {
+          if (v instanceof DuckDBUnionValue && v.tag === type.memberTags[m]) {
+            rows.push(row(i));
+            members.push(v.value);
+          }
+        });
+        markNullUnions(duckdb.struct_vector_get_child(vector, m + 1), memberType, members, (j) => rows[j]!);
+      });
+      return;
+    }
+    case DuckDBTypeId.STRUCT:
+      // A NULL struct's entries count as NULL too: DuckDB compares and hashes them.
+      type.entryTypes.forEach((entryType, e) => {
+        const name = type.entryNames[e]!;
+        const entries = values.map((v) => (v instanceof DuckDBStructValue ? (v.entries[name] ?? null) : null));
+        markNullUnions(duckdb.struct_vector_get_child(vector, e), entryType, entries, row);
+      });
+      return;
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.MAP: {
+      // Each row's elements sit in the child vector from the row's list entry offset on.
+      const lastRow = values.reduce<number>((max, _v, i) => Math.max(max, row(i)), -1);
+      const entries = new BigUint64Array(duckdb.vector_get_data(vector, (lastRow + 1) * 16).slice().buffer);
+      const rows: number[] = [];
+      const items: DuckDBValue[] = [];
+      values.forEach((v, i) => {
+        const elements = v instanceof DuckDBListValue ? v.items : v instanceof DuckDBMapValue ? v.entries.map(({ key, value }) => new DuckDBStructValue({ key, value })) : null;
+        const offset = Number(entries[row(i) * 2]!);
+        elements?.forEach((item, k) => {
+          rows.push(offset + k);
+          items.push(item);
+        });
+      });
+      const child = duckdb.list_vector_get_child(vector);
+      const childType = type.typeId === DuckDBTypeId.LIST ? type.valueType : STRUCT({ key: type.keyType, value: type.valueType });
+      markNullUnions(child, childType, items, (j) => rows[j]!);
+      return;
+    }
+    case DuckDBTypeId.ARRAY: {
+      const rows: number[] = [];
+      const items: DuckDBValue[] = [];
+      values.forEach((v, i) => {
+        if (v instanceof DuckDBArrayValue)
+          v.items.forEach((item, k) => {
+            rows.push(row(i) * type.length + k);
+            items.push(item);
+          });
+      });
+      markNullUnions(duckdb.array_vector_get_child(vector), type.valueType, items, (j) => rows[j]!);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** Marks `rows` of `vector` NULL. */
+function clearValidity(vector: duckdb.Vector, rows: readonly number[]): void {
+  if (rows.length === 0) return;
   duckdb.vector_ensure_validity_writable(vector);
-  const bytes = ((values.length + 63) >> 6) * 8;
-  const current = duckdb.vector_get_validity(vector, bytes);
-  const bits = validityScratch;
-  bits.set(current.subarray(0, bytes));
-  for (let i = firstNull; i < values.length; i++) if (values[i] === null) bits[i >> 3]! &= ~(1 << (i & 7));
+  const bytes = ((Math.max(...rows) + 64) >> 6) * 8;
+  const bits = duckdb.vector_get_validity(vector, bytes).slice();
+  for (const r of rows) bits[r >> 3]! &= ~(1 << (r & 7));
   duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer, bits.byteOffset, bytes);
 }
 

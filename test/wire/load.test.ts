@@ -66,6 +66,11 @@ CREATE TABLE src AS SELECT
   (CASE i % 8 WHEN 2 THEN NULL ELSE [i, i + 1, i + 2] END)::DOUBLE[3] AS arr,
   CASE i % 4 WHEN 0 THEN union_value(n := i::INTEGER)::UNION(n INTEGER, s VARCHAR) WHEN 2 THEN NULL
     ELSE union_value(s := 'text ' || i)::UNION(n INTEGER, s VARCHAR) END AS un,
+  -- NULL unions below the top level: inside a struct, a list, an array and a map value.
+  CASE i % 4 WHEN 2 THEN NULL ELSE {'u': CASE WHEN i % 3 = 0 THEN NULL ELSE union_value(n := i::INTEGER)::UNION(n INTEGER, s VARCHAR) END} END AS st_un,
+  CASE i % 4 WHEN 2 THEN NULL ELSE [NULL, union_value(s := 'x' || i)::UNION(n INTEGER, s VARCHAR), NULL] END AS li_un,
+  [CASE WHEN i % 5 = 0 THEN NULL ELSE union_value(n := i::INTEGER)::UNION(n INTEGER, s VARCHAR) END, NULL]::UNION(n INTEGER, s VARCHAR)[2] AS arr_un,
+  MAP {'k': CASE WHEN i % 2 = 0 THEN NULL ELSE union_value(n := i::INTEGER)::UNION(n INTEGER, s VARCHAR) END} AS mp_un,
   CASE i % 4 WHEN 2 THEN NULL ELSE ('1' || repeat('01', i % 40))::BIT END AS bt,
   CASE i % 4 WHEN 0 THEN (-1 * pow(10::BIGNUM, 60 + i % 10))::BIGNUM WHEN 2 THEN NULL ELSE (i * 7)::BIGNUM END AS bn,
   NULL AS nul

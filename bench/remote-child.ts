@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { OpenDuckClient } from '../server/client.js';
 import { emptyTimings, loadRemoteResult } from '../server/client-load.js';
-import { ArrowChunkFiller, CHUNK_ROWS } from '../server/wire/duckdb-chunks.js';
+import { ArrowChunkFiller } from '../server/wire/duckdb-chunks.js';
 import { quoteLiteral } from '../core/sql.js';
 import { peakRssBytes } from './proc.js';
 
@@ -65,7 +65,7 @@ async function run(job: Job): Promise<ChildReport> {
       const filler = new ArrowChunkFiller(result.types);
       let rows = 0;
       for await (const batch of result.batches) {
-        for (let from = 0; from < batch.numRows; from += CHUNK_ROWS) rows += filler.fill(batch, from, Math.min(from + CHUNK_ROWS, batch.numRows)).rowCount;
+        for (const chunk of filler.chunks(batch)) rows += chunk.rowCount;
       }
       const stats = result.stats();
       return { rows, seconds: (performance.now() - started) / 1000, bytes: stats.bytes, peakRssBytes: peakRssBytes() };

@@ -98,8 +98,8 @@ export async function loadRemoteResult(source: ArrowBatchSource | ValueRowSource
           rows = appendRows(appender, values, source.types, batch, rows, progress, lap);
         } else {
           arrow ??= new ArrowChunkFiller(source.types);
-          for (let from = 0; from < batch.numRows; from += CHUNK_ROWS) {
-            const chunk = arrow.fill(batch, from, Math.min(from + CHUNK_ROWS, batch.numRows));
+          // The generator fills each chunk when asked for it, so the lap times the fill alone.
+          for (const chunk of arrow.chunks(batch)) {
             lap('fillMs');
             appender.appendDataChunk(chunk);
             lap('appendMs');

@@ -570,7 +570,7 @@ function quoteName(name: string): string {
 // Growable buffers
 // =============================================================================================
 
-const EMPTY_BYTES = new Uint8Array(0);
+export const EMPTY_BYTES = new Uint8Array(0);
 
 /**
  * A byte buffer reused from batch to batch. It keeps its memory unless a batch used only a small
@@ -717,7 +717,7 @@ function allBitsSet(bits: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
-function isValidBit(bits: Uint8Array | null, i: number): boolean {
+export function isValidBit(bits: Uint8Array | null, i: number): boolean {
   return bits === null || ((bits[i >> 3]! >> (i & 7)) & 1) === 1;
 }
 
@@ -1203,6 +1203,8 @@ class TextWriter extends VariableWidthWriter {
   protected appendData(from: number, to: number): void {
     const vector = this.vector!;
     let o = this.length - (to - from) + 1;
+    // Appending text grows only `data`, so the offsets' view stays valid for the whole run.
+    this.offsets.reserve(4 * (to - from));
     for (let i = from; i < to; i++, o++) {
       const value = isValidBit(this.srcValidity, i) ? vector.getItem(i) : null;
       if (value !== null) {
@@ -1210,7 +1212,6 @@ class TextWriter extends VariableWidthWriter {
         this.checkDataSize(bytes.length);
         this.data.append(bytes);
       }
-      this.offsets.reserve(4);
       this.offsets.int32View[o] = this.data.length;
       this.offsets.length += 4;
     }
@@ -1492,7 +1493,7 @@ function structWriter(type: DuckDBStructType, arrow: DataType, where: string): S
 }
 
 /** Bytes DuckDB uses per DECIMAL value, which follow from the width. */
-function decimalStorageBytes(width: number): 2 | 4 | 8 | 16 {
+export function decimalStorageBytes(width: number): 2 | 4 | 8 | 16 {
   if (width <= 4) return 2;
   if (width <= 9) return 4;
   if (width <= 18) return 8;
@@ -1754,7 +1755,8 @@ interface ColumnReader {
   read(data: Data, from: number, to: number): DuckDBValue[];
 }
 
-function validityOf(data: Data): Uint8Array | null {
+/** Arrow's validity bitmap when the Data has nulls, else null. */
+export function validityOf(data: Data): Uint8Array | null {
   return data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
 }
 

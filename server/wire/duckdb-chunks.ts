@@ -37,7 +37,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { Data, RecordBatch } from 'apache-arrow';
-import { CorruptPayloadError, arrowColumnValueReader } from './arrow-ipc.js';
+import { CorruptPayloadError, EMPTY_BYTES, arrowColumnValueReader, decimalStorageBytes, isValidBit, validityOf } from './arrow-ipc.js';
 
 /** Rows in one DuckDB chunk (DuckDB's vector size, 2,048 in every release so far). */
 export const CHUNK_ROWS = duckdb.vector_size();
@@ -89,20 +89,15 @@ interface ColumnFiller {
   fill(chunk: DuckDBDataChunk, data: Data, from: number, to: number): void;
 }
 
-const EMPTY = new Uint8Array(0);
 
 function bytesOf(view: ArrayBufferView | undefined | null): Uint8Array {
-  return view ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : EMPTY;
+  return view ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : EMPTY_BYTES;
 }
 
 function corrupt(column: number, detail: string): CorruptPayloadError {
   return new CorruptPayloadError(`column ${column}: ${detail}`);
 }
 
-/** Arrow's validity bitmap when the Data has nulls, else null. */
-function nullBitmap(data: Data): Uint8Array | null {
-  return data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
-}
 
 /**
  * Writes rows [from, to) of Arrow validity into the vector's validity mask (same bit order); leaves
@@ -115,7 +110,7 @@ abstract class RawFiller implements ColumnFiller {
 
   fill(chunk: DuckDBDataChunk, data: Data, from: number, to: number): void {
     const vector = duckdb.data_chunk_get_vector(chunk.chunk, this.column);
-    const bits = nullBitmap(data);
+    const bits = validityOf(data);
     // apache-arrow slices values and offsets buffers with the Data, but not validity bitmaps (nor
     // boolean values): those are indexed from data.offset.
     const start = data.offset + from;
@@ -147,9 +142,6 @@ abstract class RawFiller implements ColumnFiller {
   protected abstract fillData(vector: duckdb.Vector, data: Data, start: number, count: number, bits: Uint8Array | null, bitStart: number): void;
 }
 
-function isValid(bits: Uint8Array | null, i: number): boolean {
-  return bits === null || ((bits[i >> 3]! >> (i & 7)) & 1) === 1;
-}
 
 /** Arrow and DuckDB share the bytes: one copy per chunk. */
 class CopyFiller extends RawFiller {
@@ -184,7 +176,7 @@ class EnumFiller extends CopyFiller {
     if (start + count > indices.length) throw corrupt(this.column, 'index buffer shorter than the rows');
     for (let i = 0; i < count; i++) {
       const index = indices[start + i]!;
-      if (index >= this.members && isValid(bits, bitStart + i)) throw corrupt(this.column, `ENUM index ${index} out of range`);
+      if (index >= this.members && isValidBit(bits, bitStart + i)) throw corrupt(this.column, `ENUM index ${index} out of range`);
     }
     super.fillData(vector, data, start, count, bits, bitStart);
   }
@@ -302,7 +294,7 @@ class IntervalFiller extends ScratchFiller {
       const s = start + i;
       out32[4 * i] = src32[4 * s]!;
       out32[4 * i + 1] = src32[4 * s + 1]!;
-      out[2 * i + 1] = isValid(bits, bitStart + i) ? src[2 * s + 1]! / 1000n : 0n;
+      out[2 * i + 1] = isValidBit(bits, bitStart + i) ? src[2 * s + 1]! / 1000n : 0n;
     }
   }
 }
@@ -353,7 +345,7 @@ class StringFiller extends RawFiller {
       const end = offsets[start + i + 1]!;
       // Offsets must not run backwards: the bytes of a row are [previous, end).
       if (end < previous) throw corrupt(this.column, 'offsets run backwards');
-      if (isValid(bits, bitStart + i)) {
+      if (isValidBit(bits, bitStart + i)) {
         const len = end - previous;
         if (len <= 12) {
           words[i * 4] = len;
@@ -497,13 +489,6 @@ function clearValidity(vector: duckdb.Vector, rows: readonly number[]): void {
   duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer, bits.byteOffset, bytes);
 }
 
-/** Bytes DuckDB uses per DECIMAL value, which follow from the width. */
-function decimalStorageBytes(width: number): 2 | 4 | 8 | 16 {
-  if (width <= 4) return 2;
-  if (width <= 9) return 4;
-  if (width <= 18) return 8;
-  return 16;
-}
 
 function createFiller(type: DuckDBType, column: number): ColumnFiller {
   switch (type.typeId) {

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core';
 import { DEFAULT_LISTEN } from '../server/serve.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_QUEUE } from '../server/gateway/gateway-server.js';
+import { DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_LIMIT } from '../server/worker/engine.js';
 
 /** Flags every server process takes. */
 export const serverFlags = {
@@ -8,10 +10,19 @@ export const serverFlags = {
   'insecure-no-auth': Flags.boolean({ description: 'accept calls without a token (loopback addresses only)' }),
 };
 
-/** Flags of processes that run SQL (serve, worker). */
+/** Flags of processes that run SQL (serve, worker, daemon start). */
 export const engineFlags = {
-  'memory-limit': Flags.string({ default: '256MB', description: "DuckDB memory per database instance; larger results and operators spill to the repository's tmp/" }),
+  'memory-limit': Flags.string({ default: DEFAULT_MEMORY_LIMIT, description: "DuckDB memory per database instance; larger results and operators spill to the repository's tmp/" }),
+  'max-concurrency': Flags.integer({ min: 0, default: DEFAULT_MAX_CONCURRENCY, description: 'executions the worker runs at once (0: unlimited)' }),
 };
+
+/** Flags of processes that route (gateway, serve, daemon start). */
+export const gatewayFlags = {
+  'max-queue': Flags.integer({ min: 0, default: DEFAULT_MAX_QUEUE, description: 'requests that may wait for a free worker before RESOURCE_EXHAUSTED' }),
+};
+
+export const heartbeatFlag = (hidden: boolean) =>
+  Flags.integer({ min: 50, default: DEFAULT_HEARTBEAT_MS, hidden, description: 'ms between worker heartbeats; three missed ones evict a worker' });
 
 /** Server logs go to stderr with a timestamp; stdout carries only "listening on …". */
 export function serverLog(line: string): void {

@@ -11,6 +11,7 @@ import { bearerMetadata } from './auth.js';
 import { parseEndpoint } from './grpc-config.js';
 import { closeClients, openduckClients } from './proto.js';
 import { fromStatusError } from './status.js';
+import type { SnapshotCreateResult } from '../core/verbs/snapshot.js';
 import type { RecordBatch } from 'apache-arrow';
 import { AlignedScratch, ArrowIpcDecoder } from './wire/arrow-ipc.js';
 import type { ExecuteFragmentChunk__Output } from './generated/openduck/v1/ExecuteFragmentChunk.js';
@@ -213,8 +214,10 @@ export class OpenDuckClient {
     return this.unary((md, cb) => this.clients.control.GetStatus({}, md, cb));
   }
 
-  createSnapshot(database: string, message = '', author = ''): Promise<CreateSnapshotReply__Output> {
-    return this.unary((md, cb) => this.clients.control.CreateSnapshot({ database, message, author }, md, cb));
+  /** Seals through the server; answers as a local `createSnapshot` does. */
+  async createSnapshot(database: string, message = '', author = ''): Promise<SnapshotCreateResult> {
+    const r = await this.unary<CreateSnapshotReply__Output>((md, cb) => this.clients.control.CreateSnapshot({ database, message, author }, md, cb));
+    return { created: r.created, id: r.id, parent: r.parent || null, branch: r.branch, blocksChanged: r.blocksChanged, bytesWritten: r.bytesWritten };
   }
 
   listDatabases(): Promise<ListDatabasesReply__Output> {

@@ -3,14 +3,14 @@
  * endpoint, token file, log path) in server/daemon.json, so `status`, `stop` and `logs` find it,
  * and local clients find its endpoint and token without flags.
  */
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { AlreadyExistsError, NotFoundError, OpenDuckError } from '../core/errors.js';
 import { isProcessAlive, writeFileAtomic } from '../core/fs-util.js';
 import type { Repository } from '../core/repository.js';
 import { packageRoot } from './package-root.js';
-import { DEFAULT_LISTEN } from './serve.js';
+import { DEFAULT_LISTEN, tokenFilePath } from './serve.js';
 import { checkMemoryLimit } from '../core/duckdb-session.js';
 
 export interface DaemonRecord {
@@ -59,7 +59,7 @@ export async function startDaemon(repo: Repository, options: DaemonStartOptions 
   if (existing) throw new AlreadyExistsError('daemon', `pid ${existing.pid} serving ${existing.endpoint}`);
   await checkMemoryLimit(options.memoryLimit, '--memory-limit');
   const logFile = daemonLogPath(repo);
-  await import('node:fs/promises').then((fs) => fs.mkdir(repo.serverDir, { recursive: true, mode: 0o700 }));
+  await mkdir(repo.serverDir, { recursive: true, mode: 0o700 });
   const log = await open(logFile, 'a', 0o600);
   const offset = (await log.stat()).size;
   const args = [join(packageRoot(), 'bin', 'run.js'), 'serve', '--repo', repo.root, '--listen', options.listen ?? DEFAULT_LISTEN];
@@ -94,7 +94,7 @@ export async function startDaemon(repo: Repository, options: DaemonStartOptions 
         endpoint: listening[1]!,
         startedAt: Date.now(),
         logFile,
-        tokenFile: options.token || options.insecureNoAuth ? null : join(repo.serverDir, 'token'),
+        tokenFile: options.token || options.insecureNoAuth ? null : tokenFilePath(repo),
       };
       await writeFileAtomic(daemonRecordPath(repo), JSON.stringify(record, null, 2) + '\n', 0o600);
       return record;

@@ -10,7 +10,7 @@ import { loadOrCreateTokenFile, readTokenFile, type TokenPolicy } from './auth.j
 import { isLoopback, parseEndpoint } from './grpc-config.js';
 import { startGateway, type RunningGateway } from './gateway/gateway-server.js';
 import { IN_PROCESS_ENDPOINT } from './gateway/registry.js';
-import { WorkerEngine } from './worker/engine.js';
+import { DEFAULT_MAX_CONCURRENCY, WorkerEngine } from './worker/engine.js';
 import { checkMemoryLimit } from '../core/duckdb-session.js';
 import { localWorkerChannels } from './worker/local-channel.js';
 
@@ -91,7 +91,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   // The worker lives in this process and the gateway calls it directly: no loopback hop.
   const engine = new WorkerEngine(options.repo, 'local', { memoryLimit: options.memoryLimit, tempDirectory: spillDirectory(options.repo) });
   gateway.registry.register(
-    { workerId: 'local', endpoint: IN_PROCESS_ENDPOINT, databases: [], computeContext: '', maxConcurrency: options.maxConcurrency ?? 8 },
+    { workerId: 'local', endpoint: IN_PROCESS_ENDPOINT, databases: [], computeContext: '', maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY },
     localWorkerChannels(engine),
   );
   options.log?.('worker local runs in this process');

@@ -44,11 +44,17 @@ export function isStatusError(err: unknown): err is StatusError {
 
 /** Errors a remote call raised, turned back into typed errors with the server's message. */
 export class RemoteError extends OpenDuckError {
+  /**
+   * @param reason why it failed, without the endpoint (for lines that name it already)
+   * @param unreachable the client's own connection failed, as opposed to the server answering
+   */
   constructor(
     readonly status: grpc.status,
-    message: string,
+    readonly reason: string,
+    endpoint = '',
+    readonly unreachable = false,
   ) {
-    super(remoteCode(status), message);
+    super(remoteCode(status), !endpoint ? reason : unreachable ? `${endpoint} is unreachable: ${reason}` : `${endpoint}: ${reason}`);
   }
 }
 
@@ -75,29 +81,24 @@ export function withoutResolutionNote(text: string): string {
   return text.replace(/\s*Resolution note:[^\n]*$/, '');
 }
 
-/** Why a call to `endpoint` failed, without the endpoint itself (for lines that name it already). */
-export function remoteFailureReason(err: unknown, endpoint: string): string {
-  return fromStatusError(err, endpoint).message.replace(`${endpoint} is unreachable: `, '').replace(`${endpoint}: `, '');
-}
-
 /** The message a user sees for a failed remote call: the server's words, or ours for transport failures. */
 export function fromStatusError(err: unknown, endpoint: string): OpenDuckError {
   if (!isStatusError(err)) return err instanceof OpenDuckError ? err : new OpenDuckError('INTERNAL', errorMessage(err));
   const details = err.details || grpc.status[err.code] || 'error';
   switch (err.code) {
     case grpc.status.UNAUTHENTICATED:
-      return new RemoteError(err.code, `${endpoint}: authentication failed (wrong or missing token; set --token or OPENDUCK_TOKEN)`);
+      return new RemoteError(err.code, 'authentication failed (wrong or missing token; set --token or OPENDUCK_TOKEN)', endpoint);
     case grpc.status.UNAVAILABLE: {
       // Only the client's own connection failing means the endpoint is unreachable; a server may
       // also report UNAVAILABLE about its workers, in its own words.
       const own = /^(No connection established|connect ECONNREFUSED|Failed to connect|Connection dropped)/i.test(details);
       const clean = withoutResolutionNote(details);
-      return new RemoteError(err.code, own ? `${endpoint} is unreachable: ${clean}` : clean);
+      return own ? new RemoteError(err.code, clean, endpoint, true) : new RemoteError(err.code, clean);
     }
     case grpc.status.CANCELLED:
       return new RemoteError(err.code, 'cancelled');
     case grpc.status.DEADLINE_EXCEEDED:
-      return new RemoteError(err.code, `${endpoint}: deadline exceeded`);
+      return new RemoteError(err.code, 'deadline exceeded', endpoint);
     default:
       return new RemoteError(err.code, details);
   }

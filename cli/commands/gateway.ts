@@ -1,8 +1,7 @@
-import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { startGateway } from '../../server/gateway/gateway-server.js';
 import { resolveServerAuth } from '../../server/serve.js';
-import { runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
+import { gatewayFlags, heartbeatFlag, runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 
 export default class Gateway extends OpenDuckCommand {
   static override summary = 'Run a gateway that routes executions to registered workers';
@@ -11,8 +10,8 @@ export default class Gateway extends OpenDuckCommand {
   static override examples = ['OPENDUCK_TOKEN=secret <%= config.bin %> gateway --listen 0.0.0.0:7878', '<%= config.bin %> gateway --listen 127.0.0.1:7878 --token secret --max-queue 32'];
   static override flags = {
     ...serverFlags,
-    'max-queue': Flags.integer({ min: 0, default: 64, description: 'requests that may wait for a free worker before RESOURCE_EXHAUSTED' }),
-    'heartbeat-interval': Flags.integer({ min: 50, default: 2000, description: 'ms between worker heartbeats; three missed ones evict a worker' }),
+    ...gatewayFlags,
+    'heartbeat-interval': heartbeatFlag(false),
   };
 
   async run(): Promise<void> {

@@ -1,7 +1,6 @@
-import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { startServe } from '../../server/serve.js';
-import { engineFlags, runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
+import { engineFlags, gatewayFlags, heartbeatFlag, runUntilSignalled, serverFlags, serverLog } from '../serve-loop.js';
 
 export default class Serve extends OpenDuckCommand {
   static override summary = 'Run a gateway and one worker over this repository';
@@ -11,9 +10,9 @@ export default class Serve extends OpenDuckCommand {
   static override flags = {
     ...serverFlags,
     ...engineFlags,
-    'max-queue': Flags.integer({ min: 0, default: 64, description: 'requests that may wait for a free worker before RESOURCE_EXHAUSTED' }),
-    'max-concurrency': Flags.integer({ min: 0, default: 8, description: 'executions the worker runs at once (0: unlimited)' }),
-    'heartbeat-interval': Flags.integer({ min: 50, default: 2000, description: 'ms between worker heartbeats', hidden: true }),
+    ...gatewayFlags,
+    // serve's own worker sends no heartbeats; the flag is for tests of workers that join it.
+    'heartbeat-interval': heartbeatFlag(true),
   };
 
   async run(): Promise<void> {

@@ -1,16 +1,16 @@
 import { OpenDuckCommand } from '../base-command.js';
 import { connectClient, remoteFlags } from '../remote.js';
 import { errorMessage } from '../../core/errors.js';
-import { RemoteError, remoteFailureReason } from '../../server/status.js';
+import { RemoteError } from '../../server/status.js';
 import * as grpc from '@grpc/grpc-js';
 
 /**
  * UNREACHABLE: no connection. UNAUTHENTICATED: it answers but refuses the token. UNAVAILABLE: it
  * answers but cannot run a query (no workers registered, a worker failing).
  */
-function verdict(err: unknown, connected: boolean, endpoint: string): string {
+function verdict(err: unknown, connected: boolean): string {
   if (err instanceof RemoteError && err.status === grpc.status.UNAUTHENTICATED) return 'UNAUTHENTICATED';
-  if (!connected || errorMessage(err).startsWith(`${endpoint} is unreachable`)) return 'UNREACHABLE';
+  if (!connected || (err instanceof RemoteError && err.unreachable)) return 'UNREACHABLE';
   return 'UNAVAILABLE';
 }
 
@@ -36,9 +36,9 @@ export default class Status extends OpenDuckCommand {
       this.log(`OK ${client.endpoint} connect=${connectMs.toFixed(1)}ms query=${queryMs.toFixed(1)}ms`);
       return { ok: true, endpoint: client.endpoint, connectMs, queryMs };
     } catch (err) {
-      const reason = remoteFailureReason(err, client.endpoint);
+      const reason = err instanceof RemoteError ? err.reason : errorMessage(err);
       if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ ok: false, endpoint: client.endpoint, error: reason }) + '\n');
-      else this.log(`${verdict(err, connected, client.endpoint)} ${client.endpoint}: ${reason}`);
+      else this.log(`${verdict(err, connected)} ${client.endpoint}: ${reason}`);
       process.exitCode = 1;
       return undefined;
     } finally {

@@ -21,7 +21,6 @@ export default class Worker extends OpenDuckCommand {
     advertise: Flags.string({ description: 'HOST:PORT the gateway should dial (default: the listen address)' }),
     gateway: Flags.string({ required: true, description: 'the gateway to register with, HOST:PORT' }),
     db: Flags.string({ multiple: true, description: 'databases this worker prefers to serve (repeatable; default: any)' }),
-    'max-concurrency': Flags.integer({ min: 0, default: 8, description: 'executions at once (0: unlimited)' }),
     'compute-context': Flags.string({ default: '', description: 'K=V,… labels that requests can ask for' }),
     id: Flags.string({ description: 'worker id (default: random)' }),
   };

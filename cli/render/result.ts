@@ -38,11 +38,10 @@ export function localRows(result: ChunkedResult, onError: (err: unknown) => Erro
 export async function renderResult(source: RowSource, format: ResultFormat, write: Write): Promise<number> {
   const { names, types } = source;
   let rows = 0;
-  const chunks = () => source.batches;
 
   if (format === 'json') {
     await write('[');
-    for await (const chunk of chunks()) {
+    for await (const chunk of source.batches) {
       let text = '';
       for (const row of chunk) {
         const obj: Record<string, unknown> = {};
@@ -57,7 +56,7 @@ export async function renderResult(source: RowSource, format: ResultFormat, writ
 
   if (format === 'csv') {
     await write(names.map(csvField).join(',') + '\n');
-    for await (const chunk of chunks()) {
+    for await (const chunk of source.batches) {
       let text = '';
       for (const row of chunk) {
         text += row.map((v) => (v === null ? '' : csvField(toDisplayText(v)))).join(',') + '\n';
@@ -70,7 +69,7 @@ export async function renderResult(source: RowSource, format: ResultFormat, writ
 
   const cells: string[][] = [];
   let omitted = 0;
-  for await (const chunk of chunks()) {
+  for await (const chunk of source.batches) {
     for (const row of chunk) {
       rows++;
       if (cells.length < TABLE_ROW_LIMIT) cells.push(row.map((v) => oneLineText(toDisplayText(v))));

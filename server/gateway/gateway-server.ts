@@ -45,13 +45,16 @@ export interface RunningGateway {
   stop(graceMs?: number): Promise<void>;
 }
 
+export const DEFAULT_MAX_QUEUE = 64;
+export const DEFAULT_HEARTBEAT_MS = 2000;
+
 /** A worker's result stream stops being read while this many messages wait to reach the client. */
 const FORWARD_BUFFER_MESSAGES = 2;
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.log ?? (() => undefined);
-  const registry = new WorkerRegistry(options.heartbeatIntervalMs ?? 2000, log);
-  const scheduler = new Scheduler(registry, options.maxQueue ?? 64);
+  const registry = new WorkerRegistry(options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS, log);
+  const scheduler = new Scheduler(registry, options.maxQueue ?? DEFAULT_MAX_QUEUE);
   const executions = new Map<string, ExecutionEntry>();
   const startedAt = Date.now();
   const workerMetadata = () => bearerMetadata(options.token);

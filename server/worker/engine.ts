@@ -67,6 +67,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Per DuckDB instance; results and operators beyond it spill to the temp directory. */
 export const DEFAULT_MEMORY_LIMIT = '256MB';
+/** Executions a worker runs at once when its operator does not say (serve, the CLI). */
+export const DEFAULT_MAX_CONCURRENCY = 8;
 const SCRATCH_POOL_SIZE = 16;
 /** A COMMIT would make one client's scratch tables visible to every later client. */
 const SCRATCH_TRANSACTIONS_REFUSED =

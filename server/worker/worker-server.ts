@@ -11,7 +11,7 @@ import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
 import { failStream, shutdown, startGrpcServer, unary, UNAUTHENTICATED, writeWithBackpressure } from '../call-util.js';
 import { parseEndpoint } from '../grpc-config.js';
 import { closeClients, openduckClients, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
-import { isStatusError, remoteFailureReason, statusError } from '../status.js';
+import { fromStatusError, isStatusError, RemoteError, statusError } from '../status.js';
 import { WorkerEngine } from './engine.js';
 import { checkMemoryLimit } from '../../core/duckdb-session.js';
 
@@ -204,5 +204,6 @@ function controlHandlers(engine: WorkerEngine, policy: TokenPolicy): ControlServ
 /** One line on why registering or heartbeating failed, naming the gateway once. */
 function registrationProblem(err: unknown, gateway: string): string {
   if (isStatusError(err) && err.code === grpc.status.UNAUTHENTICATED) return `gateway ${gateway} refused this worker's token (give the worker the gateway's token)`;
-  return `cannot reach gateway ${gateway}: ${remoteFailureReason(err, gateway)}`;
+  const failure = fromStatusError(err, gateway);
+  return `cannot reach gateway ${gateway}: ${failure instanceof RemoteError ? failure.reason : failure.message}`;
 }

@@ -28,8 +28,7 @@ export default class SnapshotCreate extends OpenDuckCommand {
   private async runRemote(db: string, flags: { message?: string; endpoint?: string; token?: string; repo?: string }) {
     const client = await connectClient(flags, await this.tryOpenRepository(flags), false);
     try {
-      const r = await client.createSnapshot(db, flags.message ?? '');
-      const result = { created: r.created, id: r.id, parent: r.parent || null, branch: r.branch, blocksChanged: Number(r.blocksChanged), bytesWritten: Number(r.bytesWritten) };
+      const result = await client.createSnapshot(db, flags.message ?? '');
       this.report(db, result, flags.message);
       return result;
     } finally {

@@ -18,7 +18,7 @@ export type { ObjectStore, ObjectInfo } from './core/store/object-store.js';
 export { DuckDBMetadataStore } from './core/store/duckdb-metadata-store.js';
 export { LocalObjectStore } from './core/store/local-object-store.js';
 export { OpenDuckClient, type RemoteResult, type RemoteArrowResult, type ExecuteOptions, type RemoteSummary } from './server/client.js';
-export { loadRemoteResult, type LoadOptions, type ArrowBatchSource, type ValueRowSource } from './server/client-load.js';
+export { loadRemoteResult, emptyTimings, type LoadOptions, type LoadTimings, type ArrowBatchSource, type ValueRowSource } from './server/client-load.js';
 export { startServe, type ServeOptions, type RunningServe } from './server/serve.js';
 export { startGateway, type GatewayOptions, type RunningGateway } from './server/gateway/gateway-server.js';
 export { startWorker, type WorkerOptions, type RunningWorker } from './server/worker/worker-server.js';

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'DIRTY_WORKING_COPY'
   | 'READ_ONLY'
   | 'CORRUPT_OBJECT'
+  | 'DAMAGED_FILE'
   | 'NOT_A_REPOSITORY'
   | 'SQL_ERROR'
   | 'BUSY'
@@ -109,6 +110,67 @@ export class CorruptObjectError extends OpenDuckError {
     readonly detail: string,
   ) {
     super('CORRUPT_OBJECT', `corrupt object ${object}: ${detail}`);
+  }
+}
+
+/**
+ * A local file (a working copy, a cached snapshot, a state file) whose bytes are not what they
+ * must be. Unlike CorruptObjectError it is about a file we can rebuild, so `hint` says how.
+ */
+export class DamagedFileError extends OpenDuckError {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+    hint?: string,
+  ) {
+    super('DAMAGED_FILE', `damaged file ${file}: ${detail}${hint ? `; ${hint}` : ''}`);
+  }
+}
+
+/** A file that ended before the bytes its structure promises. */
+export class TruncatedFileError extends DamagedFileError {
+  constructor(
+    file: string,
+    readonly offset: number,
+  ) {
+    super(file, `unexpected end of file at byte ${offset}`);
+  }
+}
+
+/** The working copy file is damaged: it fails DuckDB's own checks, so it is never sealed. */
+export class DamagedWorkingCopyError extends OpenDuckError {
+  constructor(
+    readonly database: string,
+    readonly file: string,
+    readonly detail: string,
+    branch: string,
+  ) {
+    super(
+      'DAMAGED_FILE',
+      `working copy of ${database} is damaged (${file}: ${detail}); nothing was committed. ` +
+        `Rebuild it from its branch with: openduck checkout ${database} ${branch} --force (unsnapshotted changes are lost)`,
+    );
+  }
+}
+
+/** The working copy file is gone. It is never recreated silently: that would hide the loss. */
+export class MissingWorkingCopyError extends NotFoundError {
+  constructor(
+    readonly database: string,
+    readonly file: string,
+    branch: string,
+  ) {
+    super('working copy', `${database} (${file})`, `rebuild it from its branch with: openduck checkout ${database} ${branch} --force`);
+  }
+}
+
+/** The repository's metadata store is gone. Recreating it empty would hide every database. */
+export class MissingMetadataError extends OpenDuckError {
+  constructor(readonly file: string) {
+    super(
+      'NOT_FOUND',
+      `repository metadata not found: ${file} is missing. OpenDuck will not recreate it (that would hide every database and its history); restore it from a backup`,
+    );
   }
 }
 

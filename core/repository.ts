@@ -55,6 +55,11 @@ max_snapshots = 8     # snapshots kept materialized for read-only queries
 
 export class Repository {
   private readonly blockMaps = new Map<string, BlockMap>();
+  /**
+   * Where warnings go: things that were repaired on the way (a damaged cache entry rebuilt) and
+   * that a user should still hear about. The CLI keeps this default; scripts may replace it.
+   */
+  warn: (message: string) => void = (message) => process.stderr.write(`openduck: warning: ${message}\n`);
 
   private constructor(
     readonly root: string,

@@ -1,26 +1,34 @@
 /**
  * Sealing: turning a DuckDB file into a snapshot. Only the chunks that differ from the base
  * snapshot's block map go into a new layer; the new block map points unchanged chunks at the
- * layers that already hold them. Objects are written whole (staging file, fsync, rename) before
- * anything refers to them; the metadata commit that follows is the single point at which the
- * snapshot starts to exist. A crash before it leaves only unreferenced objects.
+ * layers that already hold them. A chunk counts as unchanged only when its sha256 equals the
+ * base's (chunk-scan.ts), and every chunk that goes into the layer must pass DuckDB's own
+ * checksum, so a damaged file is refused rather than committed.
+ *
+ * Objects are written whole (staging file, fsync, rename) before anything refers to them; the
+ * metadata commit that follows is the single point at which the snapshot starts to exist. A
+ * crash before it leaves only unreferenced objects.
  */
-import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { scanChangedChunks } from './blocks.js';
-import { openDuckDBFile } from './format/duckdb-file.js';
+import { scanChangedChunks } from './chunk-scan.js';
+import { DamagedFileError } from './errors.js';
+import type { FileLayout } from './format/duckdb-file.js';
 import { blockMapId, encodeBlockMap, type BlockMap, type BlockRef } from './format/block-map.js';
 import { LayerWriter } from './format/layer.js';
 import { SNAPSHOT_RECORD_FORMAT, encodeSnapshotRecord, snapshotIdOf, type SnapshotRecord } from './format/snapshot-record.js';
 import type { Repository } from './repository.js';
 import type { LayerRow, SnapshotRow } from './store/metadata-store.js';
 import { objectKeys } from './store/object-store.js';
-import { removeStaleStagingFiles } from './fs-util.js';
+import { removeStaleStagingFiles, stagingPath } from './fs-util.js';
 import type { ProgressSink } from './progress.js';
 
 export interface SealRequest {
   db: string;
+  /** The file, open and (for a working copy) locked; `layout` is its verified header's. */
+  handle: FileHandle;
+  layout: FileLayout;
+  /** Names the file in errors. */
   path: string;
   base: SnapshotRow | null;
   message: string;
@@ -33,19 +41,30 @@ export interface Sealed {
   layer: LayerRow | null;
 }
 
-/** Writes the objects for a new snapshot of `path`. Returns null when nothing differs from base. */
+/** Start write-back every this many bytes, so the layer's final fsync does not wait for all of it. */
+const FLUSH_EVERY_BYTES = 64 << 20;
+
+/** Writes the objects for a new snapshot of the file. Returns null when nothing differs from base. */
 export async function sealFile(repo: Repository, req: SealRequest): Promise<Sealed | null> {
   await mkdir(repo.tmpDir, { recursive: true });
   await removeStaleStagingFiles(repo.tmpDir);
   const baseMap = req.base ? await repo.blockMap(req.base.blockMap) : null;
-  const { handle, layout } = await openDuckDBFile(req.path);
-  const layerPath = join(repo.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}.layer`);
+  const { layout } = req;
+  const layerPath = stagingPath(repo.tmpDir, '.layer');
   let writer: LayerWriter | null = null;
   try {
     const createdAt = Date.now();
     writer = await LayerWriter.create(layerPath, { dbBlockSize: layout.blockSize, createdAtMs: createdAt, baseSnapshot: req.base?.id ?? null });
-    for await (const changed of scanChangedChunks(handle, layout, baseMap, req.onProgress)) {
-      await writer.addBlock(changed.chunk, changed.data, changed.sha256);
+    let unflushed = 0;
+    const scan = scanChangedChunks(req.handle, layout, { base: baseMap, collect: 'encoded', verify: true, file: req.path, onProgress: req.onProgress });
+    for await (const changed of scan) {
+      if (changed.problem) throw new DamagedFileError(req.path, changed.problem);
+      await writer.addEncodedBlock({ ...changed, stored: changed.data });
+      unflushed += changed.data.length;
+      if (unflushed >= FLUSH_EVERY_BYTES) {
+        await writer.flush();
+        unflushed = 0;
+      }
     }
     const sameGeometry = baseMap !== null && baseMap.blockSize === layout.blockSize && baseMap.headerSize === layout.headerSize;
     if (writer.blockCount === 0 && sameGeometry && baseMap.fileSize === layout.fileSize) {
@@ -107,7 +126,6 @@ export async function sealFile(repo: Repository, req: SealRequest): Promise<Seal
       layer,
     };
   } finally {
-    await handle.close();
     if (writer) await writer.abort();
     await rm(layerPath, { force: true });
   }

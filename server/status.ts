@@ -16,6 +16,7 @@ const CODE_FOR: Record<ErrorCode, grpc.status> = {
   DIRTY_WORKING_COPY: grpc.status.FAILED_PRECONDITION,
   READ_ONLY: grpc.status.FAILED_PRECONDITION,
   CORRUPT_OBJECT: grpc.status.DATA_LOSS,
+  DAMAGED_FILE: grpc.status.DATA_LOSS,
   NOT_A_REPOSITORY: grpc.status.FAILED_PRECONDITION,
   SQL_ERROR: grpc.status.INVALID_ARGUMENT,
   BUSY: grpc.status.UNAVAILABLE,

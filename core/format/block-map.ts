@@ -4,7 +4,8 @@
  *   header   48 B   magic "ODBMAP01", version, header-chunk size, block size, file size,
  *                   layer count, chunk count, reserved
  *   layers   32 B × L   layer ids, in order of first use by chunk (canonical)
- *   chunks   64 B × C   per chunk, in chunk order: layer index, encoding, offset, stored length,
+ *   chunks   64 B × C   per chunk, in chunk order: the layer's position in the list above, then
+ *                   the shared block entry (block-entry.ts): encoding, offset, stored length,
  *                   raw length, DuckDB checksum, sha256 of the raw bytes
  *   trailer  32 B   sha256 of everything before it
  *
@@ -14,13 +15,13 @@
 import { CorruptObjectError } from '../errors.js';
 import { sha256, sha256Hex } from '../hash.js';
 import { chunkExtent, layoutFor, type FileLayout } from './duckdb-file.js';
-import type { StoredBlock } from './layer.js';
+import { BLOCK_ENTRY_SIZE, readBlockEntry, writeBlockEntry, type StoredBlock } from './block-entry.js';
 
 export const BLOCK_MAP_MAGIC = 'ODBMAP01';
 export const BLOCK_MAP_VERSION = 1;
 const HEADER_SIZE = 48;
 const LAYER_ID_SIZE = 32;
-const ENTRY_SIZE = 64;
+const ENTRY_SIZE = BLOCK_ENTRY_SIZE;
 const TRAILER_SIZE = 32;
 
 export interface BlockRef extends StoredBlock {
@@ -66,13 +67,7 @@ export function encodeBlockMap(map: BlockMap): Buffer {
     o += LAYER_ID_SIZE;
   }
   for (const c of map.chunks) {
-    buf.writeUInt32LE(layerIndex.get(c.layer)!, o);
-    buf.writeUInt8(c.encoding, o + 4);
-    buf.writeBigUInt64LE(BigInt(c.offset), o + 8);
-    buf.writeUInt32LE(c.storedLength, o + 16);
-    buf.writeUInt32LE(c.rawLength, o + 20);
-    c.duckdbChecksum.copy(buf, o + 24, 0, 8);
-    c.sha256.copy(buf, o + 32, 0, 32);
+    writeBlockEntry(buf, o, layerIndex.get(c.layer)!, c);
     o += ENTRY_SIZE;
   }
   sha256(buf.subarray(0, o)).copy(buf, o);
@@ -110,18 +105,10 @@ export function decodeBlockMap(buf: Buffer, object: string, expectedId?: string)
   for (let i = 0; i < layerCount; i++, o += LAYER_ID_SIZE) layers.push(buf.toString('hex', o, o + LAYER_ID_SIZE));
   const chunks: BlockRef[] = [];
   for (let i = 0; i < chunkCount; i++, o += ENTRY_SIZE) {
-    const li = buf.readUInt32LE(o);
-    const layer = layers[li];
-    if (layer === undefined) throw new CorruptObjectError(object, `chunk ${i} names layer ${li} of ${layerCount}`);
-    chunks.push({
-      layer,
-      encoding: buf.readUInt8(o + 4),
-      offset: Number(buf.readBigUInt64LE(o + 8)),
-      storedLength: buf.readUInt32LE(o + 16),
-      rawLength: buf.readUInt32LE(o + 20),
-      duckdbChecksum: Buffer.from(buf.subarray(o + 24, o + 32)),
-      sha256: Buffer.from(buf.subarray(o + 32, o + 64)),
-    });
+    const { lead, block } = readBlockEntry(buf, o);
+    const layer = layers[lead];
+    if (layer === undefined) throw new CorruptObjectError(object, `chunk ${i} names layer ${lead} of ${layerCount}`);
+    chunks.push({ layer, ...block });
   }
   const map: BlockMap = {
     headerSize: buf.readUInt32LE(12),

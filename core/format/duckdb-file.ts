@@ -1,18 +1,31 @@
 /**
- * The layout of a DuckDB database file, as far as differential storage needs it: a 12,288-byte
- * header region (main header + two database headers, 4 KiB each) followed by fixed-size blocks
- * that each begin with DuckDB's own 8-byte checksum. We split a file into "chunks": chunk 0 is
- * the header region, chunk i ≥ 1 is block i-1. The block size is read from the header rather
- * than assumed, because DuckDB lets a database choose it at creation.
+ * The DuckDB database file, as far as differential storage needs it: its layout, and a verifier
+ * that applies DuckDB's own checks, so a damaged file is refused before it is ever sealed.
+ *
+ *   0        main header       4 KiB: 8-byte checksum, magic "DUCK" at 8, version, flags, …
+ *   4096     database header 1 4 KiB: 8-byte checksum, iteration (+8), meta block, free list,
+ *                              block count (+32), block allocation size (+40), …
+ *   8192     database header 2 the same; the one with the higher iteration is active
+ *   12288    blocks            block i at 12288 + i × blockSize, each starting with its checksum
+ *
+ * We split a file into "chunks": chunk 0 is the 12,288-byte header region, chunk i ≥ 1 is block
+ * i-1. The block size is read from the header rather than assumed, because DuckDB lets a
+ * database choose it at creation.
+ *
+ * DuckDB's checksum of a region is 5381 XOR-folded with each 64-bit word times a constant. It
+ * detects flipped bits but not words that moved, so it verifies a block; it never proves two
+ * blocks equal (sha256 does that).
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { CorruptObjectError } from '../errors.js';
+import { DamagedFileError } from '../errors.js';
+import { readFully } from '../fs-util.js';
 
 export const DUCKDB_HEADER_SIZE = 12_288;
 export const DUCKDB_DEFAULT_BLOCK_SIZE = 262_144;
+const HEADER_SLOT_SIZE = 4096;
 const DATABASE_HEADER_OFFSETS = [4096, 8192] as const;
 const DUCKDB_MAGIC = 'DUCK';
-/** DuckDB's per-block checksum, the first bytes of every block. */
+/** DuckDB's per-block checksum, the first bytes of every block and header slot. */
 export const BLOCK_CHECKSUM_SIZE = 8;
 
 export interface FileLayout {
@@ -28,30 +41,89 @@ export interface ChunkExtent {
   length: number;
 }
 
-/** Parses the header region. `file` names the file in errors. */
+/**
+ * True when `region` (a header slot or a block) carries a correct DuckDB checksum in its first
+ * 8 bytes. Self-contained on purpose: the scan workers run its source text.
+ */
+export function duckdbChecksumMatches(region: Uint8Array): boolean {
+  if (region.length < 16 || region.length % 8 !== 0) return false;
+  let bytes = region;
+  if (bytes.byteOffset % 4 !== 0) bytes = new Uint8Array(region);
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+  // The low 64 bits of word × 0xbf58476d1ce4e5b9, in 32-bit halves (JS numbers are doubles).
+  const CH = 0xbf58476d;
+  const CL = 0x1ce4e5b9;
+  const CL0 = CL & 0xffff;
+  const CL1 = CL >>> 16;
+  let hi = 0;
+  let lo = 5381;
+  for (let i = 2; i < words.length; i += 2) {
+    const xl = words[i]!;
+    const xh = words[i + 1]!;
+    const a0 = xl & 0xffff;
+    const a1 = xl >>> 16;
+    const low = a0 * CL0;
+    const mid = a1 * CL0 + a0 * CL1 + (low >>> 16);
+    const carry = a1 * CL1 + Math.floor(mid / 65536);
+    lo ^= Math.imul(xl, CL);
+    hi ^= carry + Math.imul(xh, CL) + Math.imul(xl, CH);
+  }
+  return (lo >>> 0) === words[0] && (hi >>> 0) === words[1];
+}
+
+/**
+ * Parses and verifies the header region of a file of `fileSize` bytes: the magic, DuckDB's
+ * checksum of all three header slots, the block size, and that the file is the header plus whole
+ * blocks. (The header's block count is a high-water mark: DuckDB truncates free blocks off the end
+ * without lowering it, so it cannot tell a truncation at a block boundary from DuckDB's own.)
+ * `file` names the file in errors.
+ */
 export function parseDuckDBHeader(header: Buffer, fileSize: number, file: string): FileLayout {
-  if (fileSize === 0) {
-    return { headerSize: DUCKDB_HEADER_SIZE, blockSize: DUCKDB_DEFAULT_BLOCK_SIZE, fileSize: 0, chunkCount: 0 };
+  if (fileSize === 0) throw new DamagedFileError(file, 'the file is empty, not a DuckDB database');
+  if (fileSize < DUCKDB_HEADER_SIZE || header.length < DUCKDB_HEADER_SIZE) {
+    throw new DamagedFileError(file, `the file is ${fileSize} bytes, shorter than DuckDB's ${DUCKDB_HEADER_SIZE}-byte header`);
   }
-  if (header.length < DUCKDB_HEADER_SIZE || header.subarray(8, 12).toString('latin1') !== DUCKDB_MAGIC) {
-    throw new CorruptObjectError(file, 'not a DuckDB database file (bad magic in header)');
-  }
-  // The active database header is the one with the higher iteration count.
-  let blockSize = 0;
-  let bestIteration = -1n;
-  for (const base of DATABASE_HEADER_OFFSETS) {
-    const iteration = header.readBigUInt64LE(base + 8);
-    const allocSize = header.readBigUInt64LE(base + 40);
-    if (iteration > bestIteration) {
-      bestIteration = iteration;
-      blockSize = Number(allocSize);
+  if (header.toString('latin1', 8, 12) !== DUCKDB_MAGIC) throw new DamagedFileError(file, 'not a DuckDB database file (bad magic in header)');
+  for (const offset of [0, ...DATABASE_HEADER_OFFSETS]) {
+    if (!duckdbChecksumMatches(header.subarray(offset, offset + HEADER_SLOT_SIZE))) {
+      throw new DamagedFileError(file, `the ${offset === 0 ? 'main' : 'database'} header at byte ${offset} fails DuckDB's checksum`);
     }
   }
+  // The active database header is the one with the higher iteration count.
+  let active: number = DATABASE_HEADER_OFFSETS[0];
+  for (const base of DATABASE_HEADER_OFFSETS) {
+    if (header.readBigUInt64LE(base + 8) > header.readBigUInt64LE(active + 8)) active = base;
+  }
+  let blockSize = Number(header.readBigUInt64LE(active + 40));
   if (blockSize === 0) blockSize = DUCKDB_DEFAULT_BLOCK_SIZE;
   if (blockSize < 4096 || blockSize > 16 * 1024 * 1024 || (blockSize & (blockSize - 1)) !== 0) {
-    throw new CorruptObjectError(file, `unsupported DuckDB block size ${blockSize}`);
+    throw new DamagedFileError(file, `unsupported DuckDB block size ${blockSize}`);
+  }
+  const body = fileSize - DUCKDB_HEADER_SIZE;
+  if (body % blockSize !== 0) {
+    throw new DamagedFileError(file, `the file is ${fileSize} bytes, which is not the header plus whole ${blockSize}-byte blocks (truncated?)`);
   }
   return layoutFor(DUCKDB_HEADER_SIZE, blockSize, fileSize);
+}
+
+/**
+ * Checks one chunk as DuckDB would: a block must carry its correct checksum. An all-zero block
+ * is accepted: DuckDB may punch holes in free blocks, and a hole reads as zeros. The header
+ * chunk is checked by `parseDuckDBHeader`. Returns a problem description, or null.
+ */
+export function checkDuckDBChunk(chunk: number, data: Uint8Array): string | null {
+  if (chunk === 0) return null;
+  if (duckdbChecksumMatches(data)) return null;
+  if (isAllZero(data)) return null;
+  return `block ${chunk - 1} fails DuckDB's checksum`;
+}
+
+function isAllZero(data: Uint8Array): boolean {
+  const aligned = data.byteOffset % 4 === 0 && data.length % 4 === 0;
+  if (!aligned) return data.every((b) => b === 0);
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
 }
 
 export function layoutFor(headerSize: number, blockSize: number, fileSize: number): FileLayout {
@@ -66,33 +138,21 @@ export function chunkExtent(layout: FileLayout, chunk: number): ChunkExtent {
   return { offset, length: Math.min(layout.blockSize, layout.fileSize - offset) };
 }
 
-/** Opens a DuckDB file and reads its layout. The caller closes the handle. */
+/** Reads and verifies the header of an open DuckDB file. */
+export async function readDuckDBLayout(handle: FileHandle, file: string): Promise<FileLayout> {
+  const { size } = await handle.stat();
+  const header = Buffer.alloc(Math.min(size, DUCKDB_HEADER_SIZE));
+  await readFully(handle, header, 0, file);
+  return parseDuckDBHeader(header, size, file);
+}
+
+/** Opens a DuckDB file and reads its verified layout. The caller closes the handle. */
 export async function openDuckDBFile(path: string, flags = 'r'): Promise<{ handle: FileHandle; layout: FileLayout }> {
   const handle = await open(path, flags);
   try {
-    const { size } = await handle.stat();
-    const header = Buffer.alloc(Math.min(size, DUCKDB_HEADER_SIZE));
-    await readFully(handle, header, 0);
-    return { handle, layout: parseDuckDBHeader(header, size, path) };
+    return { handle, layout: await readDuckDBLayout(handle, path) };
   } catch (err) {
     await handle.close();
     throw err;
-  }
-}
-
-export async function readFully(handle: FileHandle, into: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < into.length) {
-    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
-    if (bytesRead === 0) throw new Error(`unexpected end of file at ${position + done}`);
-    done += bytesRead;
-  }
-}
-
-export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
   }
 }

@@ -6,11 +6,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, chmod, copyFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../errors.js';
-import { readFully } from '../format/duckdb-file.js';
 import { validateObjectKey, type ObjectInfo, type ObjectStore } from './object-store.js';
-import { fsyncDir } from '../fs-util.js';
+import { fsyncDir, readFully, stagingPath } from '../fs-util.js';
 
 export class LocalObjectStore implements ObjectStore {
   readonly description: string;
@@ -34,7 +32,7 @@ export class LocalObjectStore implements ObjectStore {
     const dest = this.pathOf(key);
     if (await exists(dest)) return;
     await mkdir(this.stagingDir, { recursive: true });
-    const tmp = join(this.stagingDir, `${process.pid}-${randomBytes(6).toString('hex')}.obj`);
+    const tmp = stagingPath(this.stagingDir, '.obj');
     const fh = await open(tmp, 'wx', 0o644);
     try {
       await fh.writeFile(data);
@@ -57,7 +55,7 @@ export class LocalObjectStore implements ObjectStore {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
       // Another filesystem: copy into staging first so the final step is still a rename.
       await mkdir(this.stagingDir, { recursive: true });
-      const tmp = join(this.stagingDir, `${process.pid}-${randomBytes(6).toString('hex')}.obj`);
+      const tmp = stagingPath(this.stagingDir, '.obj');
       await copyFile(path, tmp);
       const fh = await open(tmp, 'r+');
       await fh.sync();
@@ -99,7 +97,7 @@ export class LocalObjectStore implements ObjectStore {
     }
     try {
       const buf = Buffer.alloc(length);
-      await readFully(fh, buf, offset);
+      await readFully(fh, buf, offset, key);
       return buf;
     } finally {
       await fh.close();

@@ -47,7 +47,9 @@ export interface CheckoutResult {
 
 /**
  * Switches the working copy to another branch, rewriting only the blocks that differ. Refuses
- * when the working copy has unsnapshotted changes, unless forced (which discards them).
+ * when the working copy has unsnapshotted changes, unless forced (which discards them). Checking
+ * out the branch the working copy is already on keeps its changes; with --force it resets the
+ * working copy to the branch head, rebuilding it when it is missing or damaged.
  */
 export async function checkout(
   repo: Repository,
@@ -58,22 +60,23 @@ export async function checkout(
   await mustHaveDatabase(repo, db);
   validateName('branch', branch);
   if (!(await repo.metadata.getBranch(db, branch))) throw new NotFoundError('branch', `${db}@${branch}`);
-  const locked = await lockWorkingCopy(repo, db, 'openduck checkout', [branch]);
-  const { wc, state } = locked;
+  const locked = await lockWorkingCopy(repo, db, 'openduck checkout', { alsoLock: [branch], mode: options.force ? 'repair' : 'write' });
+  const { wc, state, file } = locked;
   try {
     const target = await repo.metadata.getBranch(db, branch);
     if (!target) throw new NotFoundError('branch', `${db}@${branch}`);
-    await wc.checkpoint();
+    const unchanged = { db, branch, previousBranch: state.branch, snapshot: state.base, blocksRewritten: 0, bytesWritten: 0 };
+    if (state.branch === branch && !options.force) return unchanged;
     const base = await mustGetSnapshot(repo, db, state.base);
-    const dirty = await wc.isDirty(base, state.stamp);
+    // A file that is missing or too damaged to open counts as dirty: only --force replaces it.
+    const dirty = file ? await wc.isDirty(base, state.stamp, file) : true;
     if (dirty && !options.force) throw new DirtyWorkingCopyError(db, `openduck checkout ${db} ${branch}`);
-    if (state.branch === branch && !dirty) {
-      return { db, branch, previousBranch: state.branch, snapshot: state.base, blocksRewritten: 0, bytesWritten: 0 };
-    }
+    if (state.branch === branch && !dirty) return unchanged;
     await wc.writeState({ ...state, move: { branch, target: target.head } });
-    const applied = await wc.apply(await mustGetSnapshot(repo, db, target.head), dirty ? undefined : base, options.onProgress);
+    const snapshot = await mustGetSnapshot(repo, db, target.head);
+    const applied = file ? await wc.apply(snapshot, file, dirty ? undefined : base, options.onProgress) : await wc.rebuild(snapshot, options.onProgress);
     await wc.writeState({ branch, base: target.head, stamp: applied.stamp });
-    return { db, branch, previousBranch: state.branch, snapshot: target.head, blocksRewritten: applied.chunksWritten, bytesWritten: applied.bytesWritten };
+    return { ...unchanged, snapshot: target.head, blocksRewritten: applied.chunksWritten, bytesWritten: applied.bytesWritten };
   } finally {
     await locked.release();
   }

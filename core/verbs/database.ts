@@ -3,7 +3,8 @@ import { closeDuckDBSession, openDuckDBSession } from '../duckdb-session.js';
 import { AlreadyExistsError, NotFoundError } from '../errors.js';
 import { validateName } from '../names.js';
 import type { Repository } from '../repository.js';
-import { sealFile } from '../seal.js';
+import { sealFile, type Sealed } from '../seal.js';
+import { openDuckDBFile } from '../format/duckdb-file.js';
 import type { DatabaseRow } from '../store/metadata-store.js';
 import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
 
@@ -20,12 +21,22 @@ export async function createDatabase(repo: Repository, name: string): Promise<Cr
   validateName('database', name);
   if (await repo.metadata.getDatabase(name)) throw new AlreadyExistsError('database', name);
   const wc = new WorkingCopy(repo, name);
-  // Leftovers of an earlier create that died before its metadata commit.
+  // A state file is written only after the metadata commit, so a folder without one holds
+  // leftovers of a create that died first; a folder with one is a working copy to keep.
+  if (await wc.readState().catch(() => true)) {
+    throw new AlreadyExistsError('working copy', `${wc.dir} (a database named ${name} was here; restore the repository metadata, or move the folder away)`);
+  }
   await rm(wc.dir, { recursive: true, force: true });
   await mkdir(wc.dir, { recursive: true });
   const session = await openDuckDBSession(wc.path, name, false);
   await closeDuckDBSession(session, true);
-  const sealed = await sealFile(repo, { db: name, path: wc.path, base: null, message: `create database ${name}`, author: repo.author() });
+  const { handle, layout } = await openDuckDBFile(wc.path);
+  let sealed: Sealed | null;
+  try {
+    sealed = await sealFile(repo, { db: name, handle, layout, path: wc.path, base: null, message: `create database ${name}`, author: repo.author() });
+  } finally {
+    await handle.close();
+  }
   if (!sealed) throw new Error('sealing a new database produced no snapshot');
   await repo.metadata.createDatabase({ name, defaultBranch: DEFAULT_BRANCH, createdAt: sealed.snapshot.createdAt }, sealed.snapshot, sealed.layer);
   await wc.writeState({ branch: DEFAULT_BRANCH, base: sealed.snapshot.id, stamp: await wc.stampClean() });
@@ -55,7 +66,7 @@ export async function listDatabases(repo: Repository): Promise<DatabaseSummary[]
 export async function dropDatabase(repo: Repository, name: string): Promise<void> {
   validateName('database', name);
   if (!(await repo.metadata.getDatabase(name))) throw new NotFoundError('database', name);
-  const locked = await lockWorkingCopy(repo, name, 'openduck db drop');
+  const locked = await lockWorkingCopy(repo, name, 'openduck db drop', { mode: 'drop' });
   try {
     await repo.metadata.dropDatabase(name);
     await rm(locked.wc.dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { runChecked, StatementFailedError, type ChunkedResult } from '../checked-result.js';
 import { closeDuckDBSession, isReadOnlyViolation, openDuckDBSession, type DuckDBSession, type SessionOptions } from '../duckdb-session.js';
-import { errorMessage, OpenDuckError, ReadOnlyError, SqlError } from '../errors.js';
+import { errorMessage, MissingWorkingCopyError, OpenDuckError, ReadOnlyError, SqlError } from '../errors.js';
 import { shortId } from '../hash.js';
 import { parseRef, resolveRef } from '../refs.js';
 import type { Repository } from '../repository.js';
@@ -32,8 +32,10 @@ export class QuerySession {
     const purpose = options.purpose ?? 'openduck query';
     const parsed = parseRef(ref);
     if (parsed.rev === null && parsed.ancestry === 0) {
-      const locked = await lockWorkingCopy(repo, parsed.db, purpose);
+      const locked = await lockWorkingCopy(repo, parsed.db, purpose, { mode: 'query' });
       try {
+        // DuckDB would create a missing file: an empty database in place of the lost one.
+        if (!(await locked.wc.exists())) throw new MissingWorkingCopyError(parsed.db, locked.wc.path, locked.state.branch);
         const session = await openDuckDBSession(locked.wc.path, parsed.db, false, options.session);
         return new QuerySession(parsed.db, `${parsed.db} (working copy of ${locked.state.branch})`, null, session, locked);
       } catch (err) {

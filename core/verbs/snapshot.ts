@@ -1,9 +1,9 @@
-import { DirtyWorkingCopyError, NotFoundError } from '../errors.js';
+import { DamagedFileError, DamagedWorkingCopyError, DirtyWorkingCopyError, NotFoundError } from '../errors.js';
 import { shortId } from '../hash.js';
 import { validateName } from '../names.js';
 import { mustGetSnapshot, parseRef, resolveRef, type ResolvedRef } from '../refs.js';
 import type { Repository } from '../repository.js';
-import { putSnapshotRecord, sealFile } from '../seal.js';
+import { putSnapshotRecord, sealFile, type Sealed } from '../seal.js';
 import { SNAPSHOT_RECORD_FORMAT, type SnapshotRecord } from '../format/snapshot-record.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
@@ -31,20 +31,27 @@ export interface SnapshotCreateOptions {
 export async function createSnapshot(repo: Repository, db: string, options: SnapshotCreateOptions = {}): Promise<SnapshotCreateResult> {
   validateName('database', db);
   const locked = await lockWorkingCopy(repo, db, 'openduck snapshot create');
-  const { wc, state } = locked;
+  const { wc, state, file } = locked;
   try {
-    await wc.checkpoint();
     const base = await mustGetSnapshot(repo, db, state.base);
     const unchanged = { created: false, id: base.id, parent: base.parents[0] ?? null, branch: state.branch, blocksChanged: 0, bytesWritten: 0 };
     if (await wc.matchesStamp(state.stamp)) return unchanged;
-    const sealed = await sealFile(repo, {
-      db,
-      path: wc.path,
-      base,
-      message: options.message ?? '',
-      author: options.author ?? repo.author(),
-      onProgress: options.onProgress,
-    });
+    let sealed: Sealed | null;
+    try {
+      sealed = await sealFile(repo, {
+        db,
+        handle: file!.handle,
+        layout: file!.layout,
+        path: wc.path,
+        base,
+        message: options.message ?? '',
+        author: options.author ?? repo.author(),
+        onProgress: options.onProgress,
+      });
+    } catch (err) {
+      if (err instanceof DamagedFileError) throw new DamagedWorkingCopyError(db, wc.path, err.detail, state.branch);
+      throw err;
+    }
     if (!sealed) {
       await wc.writeState({ branch: state.branch, base: state.base, stamp: await wc.stampClean() });
       return unchanged;
@@ -147,18 +154,25 @@ export async function restoreSnapshot(
   validateName('database', db);
   const parsed = parseRef(ref.includes('@') ? ref : `${db}@${ref}`);
   if (parsed.db !== db) throw new NotFoundError('ref', ref, `it names database ${parsed.db}, not ${db}`);
-  const locked = await lockWorkingCopy(repo, db, 'openduck snapshot restore');
-  const { wc, state } = locked;
+  const locked = await lockWorkingCopy(repo, db, 'openduck snapshot restore', { mode: options.force ? 'repair' : 'write' });
+  const { wc, state, file } = locked;
   try {
     const target: ResolvedRef = await resolveRef(repo, parsed, state.branch);
     const head = await mustGetSnapshot(repo, db, state.base);
-    await wc.checkpoint();
-    const dirty = await wc.isDirty(head, state.stamp);
+    // A file that is missing or too damaged to open counts as dirty: only --force replaces it.
+    const dirty = file ? await wc.isDirty(head, state.stamp, file) : true;
     if (dirty && !options.force) throw new DirtyWorkingCopyError(db, `openduck snapshot restore ${db} ${ref}`);
+    const moveTo = async (snapshot: SnapshotRow) =>
+      file ? wc.apply(snapshot, file, dirty ? undefined : head, options.onProgress) : wc.rebuild(snapshot, options.onProgress);
     const unchanged = { restoredFrom: target.snapshot.id, branch: state.branch, blocksChanged: 0, bytesWritten: 0 };
     if (target.snapshot.blockMap === head.blockMap) {
-      if (dirty) await wc.writeState({ branch: state.branch, base: state.base, stamp: (await wc.apply(head)).stamp });
-      return { ...unchanged, created: false, id: head.id, parent: head.parents[0] ?? null };
+      let blocksChanged = 0;
+      if (dirty) {
+        const applied = await moveTo(head);
+        await wc.writeState({ branch: state.branch, base: state.base, stamp: applied.stamp });
+        blocksChanged = applied.chunksWritten;
+      }
+      return { ...unchanged, created: false, id: head.id, parent: head.parents[0] ?? null, blocksChanged };
     }
     const record: SnapshotRecord = {
       format: SNAPSHOT_RECORD_FORMAT,
@@ -190,7 +204,7 @@ export async function restoreSnapshot(
       await wc.writeState({ branch: state.branch, base: state.base });
       throw err;
     }
-    const applied = await wc.apply(row, dirty ? undefined : head, options.onProgress);
+    const applied = await moveTo(row);
     await wc.writeState({ branch: state.branch, base: id, stamp: applied.stamp });
     return { ...unchanged, created: true, id, parent: head.id, blocksChanged: applied.chunksWritten };
   } finally {

@@ -71,7 +71,8 @@ describe('snapshot isolation', () => {
 describe('working copy cleanliness', () => {
   it('trusts its clean stamp only until the file is written, even when the size stays the same', async () => {
     const { WorkingCopy } = await import('../../core/working-copy.js');
-    const { open } = await import('node:fs/promises');
+    const { DamagedWorkingCopyError } = await import('../../core/errors.js');
+    const { open, stat } = await import('node:fs/promises');
     const repo = await tempRepository();
     await createDatabase(repo, 'shop');
     await query(repo, 'shop', 'CREATE TABLE t AS SELECT range AS id FROM range(1000)');
@@ -80,20 +81,26 @@ describe('working copy cleanliness', () => {
     const state = (await wc.readState())!;
     const base = (await repo.metadata.getSnapshot('shop', s.id))!;
     expect(await wc.matchesStamp(state.stamp)).toBe(true);
-    expect(await wc.isDirty(base, state.stamp)).toBe(false);
-    // Rewrite the last block in place as DuckDB would (its checksum changes): same size, new mtime.
+    const lock = await wc.lockFile('main');
+    expect(await wc.isDirty(base, state.stamp, lock)).toBe(false);
+    await lock.release();
+    // Flip a byte of the last block in place: same size, new mtime, and a block that now fails
+    // DuckDB's checksum.
     const fh = await open(wc.path, 'r+');
     const { size } = await fh.stat();
     const lastBlock = size - 262_144;
     const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, lastBlock);
-    await fh.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, lastBlock);
+    await fh.read(byte, 0, 1, lastBlock + 100);
+    await fh.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, lastBlock + 100);
     await fh.close();
-    expect((await import('node:fs/promises').then((f) => f.stat(wc.path))).size).toBe(size);
+    expect((await stat(wc.path)).size).toBe(size);
     expect(await wc.matchesStamp(state.stamp)).toBe(false);
-    expect(await wc.isDirty(base, state.stamp)).toBe(true);
-    const again = await createSnapshot(repo, 'shop');
-    expect(again.created).toBe(true);
+    const again = await wc.lockFile('main');
+    expect(await wc.isDirty(base, state.stamp, again)).toBe(true);
+    await again.release();
+    // The damaged block is refused, never sealed.
+    await expect(createSnapshot(repo, 'shop')).rejects.toThrow(DamagedWorkingCopyError);
+    expect((await repo.metadata.getBranch('shop', 'main'))!.head).toBe(s.id);
     await repo.close();
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LayerWriter, verifyLayer, decodeBlock, BlockEncoding, LAYER_HEADER_SIZE } from '../../core/format/layer.js';
+import { LayerWriter, verifyLayer, decodeBlock, BlockEncoding, LAYER_HEADER_SIZE, LAYER_TRAILER_SIZE } from '../../core/format/layer.js';
 import { CorruptObjectError } from '../../core/errors.js';
 import { tempDir } from '../helpers.js';
 
@@ -37,11 +37,16 @@ describe('layer format', () => {
   it('round-trips blocks, compressing sparse ones and storing random ones raw', async () => {
     const blocks = [block('random'), block('sparse'), block('sparse', 12_288)];
     const layer = await writeLayer(blocks);
-    expect(layer.id).toBe(createHash('sha256').update(layer.bytesOnDisk).digest('hex'));
+    // Format 2: the id covers header, index and trailer; the index names each block's sha256.
+    const indexEnd = layer.bytesOnDisk.length;
+    const { header: h, trailer: t } = { header: layer.bytesOnDisk.subarray(0, LAYER_HEADER_SIZE), trailer: layer.bytesOnDisk.subarray(indexEnd - LAYER_TRAILER_SIZE) };
+    const indexOffset = Number(t.readBigUInt64LE(0));
+    const index = layer.bytesOnDisk.subarray(indexOffset, indexEnd - LAYER_TRAILER_SIZE);
+    expect(layer.id).toBe(createHash('sha256').update(h).update(index).update(t).digest('hex'));
     const { header, entries } = await verify(layer.id, layer.bytesOnDisk);
     expect(header.baseSnapshot).toBe('ab'.repeat(32));
     expect(header.dbBlockSize).toBe(262_144);
-    expect(entries.map((e) => e.encoding)).toEqual([BlockEncoding.Raw, BlockEncoding.DeflateRaw, BlockEncoding.DeflateRaw]);
+    expect(entries.map((e) => e.encoding)).toEqual([BlockEncoding.Raw, BlockEncoding.Brotli, BlockEncoding.Brotli]);
     expect(entries[1]!.storedLength).toBeLessThan(blocks[1]!.length / 4);
     entries.forEach((e, i) => {
       const stored = layer.bytesOnDisk.subarray(e.offset, e.offset + e.storedLength);

@@ -25,7 +25,8 @@ export default class SnapshotRestore extends OpenDuckCommand {
     const r = await withProgress(!this.jsonEnabled(), (onProgress) =>
       restoreSnapshot(repo, args.db, args.ref, { force: flags.force, message: flags.message, onProgress }),
     );
-    if (!r.created) this.log(`nothing to restore: ${args.db}@${r.branch} already holds that content (${shortId(r.id)})`);
+    if (!r.created && r.blocksChanged > 0) this.log(`${args.db}@${r.branch} already holds that content; working copy reset to it (${r.blocksChanged} blocks rewritten)`);
+    else if (!r.created) this.log(`nothing to restore: ${args.db}@${r.branch} already holds that content (${shortId(r.id)})`);
     else this.log(`[${r.branch} ${shortId(r.id)}] restored content of ${shortId(r.restoredFrom)} (${r.blocksChanged} blocks rewritten)`);
     return r;
   }

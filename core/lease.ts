@@ -6,10 +6,16 @@
  */
 import { hostname } from 'node:os';
 import { LeaseHeldError } from './errors.js';
+import { envInteger } from './env.js';
 import { isProcessAlive } from './fs-util.js';
 import type { LeaseGrant, LeaseHolder, MetadataStore } from './store/metadata-store.js';
 
 export const LEASE_TTL_MS = 30_000;
+
+/** How long a lease lives without renewal; OPENDUCK_LEASE_TTL_MS overrides it (tests shorten it). */
+export function defaultLeaseTtlMs(): number {
+  return envInteger('OPENDUCK_LEASE_TTL_MS', LEASE_TTL_MS, { min: 1_000, max: 86_400_000 });
+}
 
 export interface LeaseOptions {
   /** What the holder is doing, shown to whoever waits: "openduck query". */
@@ -29,7 +35,7 @@ export function holderIsDead(h: LeaseHolder): boolean {
 }
 
 export function defaultLeaseWaitMs(): number {
-  return Number(process.env.OPENDUCK_LEASE_WAIT_MS ?? 2_000);
+  return envInteger('OPENDUCK_LEASE_WAIT_MS', 2_000, { max: 86_400_000 });
 }
 
 export class WriteLease {
@@ -43,7 +49,7 @@ export class WriteLease {
   ) {}
 
   static async acquire(metadata: MetadataStore, db: string, branch: string, options: LeaseOptions): Promise<WriteLease> {
-    const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+    const ttlMs = options.ttlMs ?? defaultLeaseTtlMs();
     const deadline = Date.now() + (options.waitMs ?? defaultLeaseWaitMs());
     const holder = leaseHolder(options.purpose);
     for (;;) {

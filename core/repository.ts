@@ -77,7 +77,7 @@ export class Repository {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError('repository', root);
       throw err;
     });
-    const repo = await Repository.at(root);
+    const repo = await Repository.at(root, { metadata: new DuckDBMetadataStore(join(root, METADATA_FILE), { create: true }) });
     // Creating the schema now makes a fresh repository complete on disk.
     await repo.metadata.listDatabases();
     return repo;

@@ -18,7 +18,8 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { DamagedFileError, DamagedWorkingCopyError, LeaseHeldError, MissingWorkingCopyError, errorMessage } from './errors.js';
-import { readDuckDBLayout, type FileLayout } from './format/duckdb-file.js';
+import { checkDuckDBChunk, chunkExtent, readDuckDBLayout, type FileLayout } from './format/duckdb-file.js';
+import { readFully } from './fs-util.js';
 import { quoteLiteral } from './sql.js';
 
 export interface FileLockTarget {
@@ -97,18 +98,28 @@ export class WorkingCopyFileLock {
   }
 }
 
-/** Our own reading of why DuckDB refused a file, which names the block; DuckDB's words otherwise. */
+/**
+ * Our own reading of why DuckDB refused a file, naming the header or block at fault; DuckDB's
+ * words when our checks find nothing (a damaged WAL, say). Reads the whole file: an error path.
+ */
 async function diagnose(path: string, duckdbMessage: string): Promise<string> {
   const firstLine = duckdbMessage.split('\n')[0]!.replace(/^[A-Za-z ]*Error: /, '');
+  let handle: FileHandle | null = null;
   try {
-    const handle = await open(path, 'r');
-    try {
-      await readDuckDBLayout(handle, path);
-    } finally {
-      await handle.close();
+    handle = await open(path, 'r');
+    const layout = await readDuckDBLayout(handle, path);
+    const block = Buffer.alloc(layout.blockSize);
+    for (let chunk = 1; chunk < layout.chunkCount; chunk++) {
+      const { offset, length } = chunkExtent(layout, chunk);
+      const data = block.subarray(0, length);
+      await readFully(handle, data, offset, path);
+      const problem = checkDuckDBChunk(chunk, data);
+      if (problem) return `${problem} (byte ${offset})`;
     }
   } catch (err) {
     if (err instanceof DamagedFileError) return err.detail;
+  } finally {
+    await handle?.close();
   }
   return firstLine;
 }

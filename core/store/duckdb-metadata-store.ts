@@ -8,7 +8,9 @@
  * store. Within one process, operations are serialized so transactions never interleave.
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { AlreadyExistsError, BusyError, ConflictError, LeaseHeldError, NotFoundError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { envInteger } from '../env.js';
+import { AlreadyExistsError, BusyError, ConflictError, LeaseHeldError, MissingMetadataError, NotFoundError, errorMessage } from '../errors.js';
 import type {
   BranchRow,
   CommitRequest,
@@ -20,7 +22,8 @@ import type {
   SnapshotRow,
   TagRow,
 } from './metadata-store.js';
-import { METADATA_MIGRATIONS } from './metadata-schema.js';
+import { METADATA_MIGRATIONS, METADATA_TABLES } from './metadata-schema.js';
+import { quoteIdentifier } from '../sql.js';
 
 type Row = Record<string, unknown>;
 
@@ -32,6 +35,8 @@ export interface DuckDBMetadataStoreOptions {
    * command's worth) share one open; an idle store lets other processes in.
    */
   idleCloseMs?: number;
+  /** Create the file when it does not exist: only `openduck init` does. */
+  create?: boolean;
 }
 
 export class DuckDBMetadataStore implements MetadataStore {
@@ -42,6 +47,7 @@ export class DuckDBMetadataStore implements MetadataStore {
   private migrated = false;
   private readonly lockWaitMs: number;
   private readonly idleCloseMs: number;
+  private readonly create: boolean;
   private idleTimer: NodeJS.Timeout | null = null;
   private pending = 0;
 
@@ -50,7 +56,8 @@ export class DuckDBMetadataStore implements MetadataStore {
     options: DuckDBMetadataStoreOptions = {},
   ) {
     this.description = `metadata file ${path}`;
-    this.lockWaitMs = options.lockWaitMs ?? Number(process.env.OPENDUCK_LOCK_WAIT_MS ?? 15_000);
+    this.lockWaitMs = options.lockWaitMs ?? envInteger('OPENDUCK_LOCK_WAIT_MS', 15_000, { max: 86_400_000 });
+    this.create = options.create ?? false;
     this.idleCloseMs = options.idleCloseMs ?? 25;
   }
 
@@ -82,6 +89,8 @@ export class DuckDBMetadataStore implements MetadataStore {
 
   private async openConnection(): Promise<DuckDBConnection> {
     if (this.connection) return this.connection;
+    // DuckDB would create a missing file: an empty repository in place of the lost one.
+    if (!this.create && !existsSync(this.path)) throw new MissingMetadataError(this.path);
     const deadline = Date.now() + this.lockWaitMs;
     let delay = 5;
     for (;;) {
@@ -121,6 +130,20 @@ export class DuckDBMetadataStore implements MetadataStore {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     this.closeNow();
+  }
+
+  verifyIntegrity(): Promise<string[]> {
+    return this.use(async (con) => {
+      const problems: string[] = [];
+      for (const table of METADATA_TABLES) {
+        try {
+          await con.runAndReadAll(`SELECT * FROM ${quoteIdentifier(table)}`);
+        } catch (err) {
+          problems.push(`table ${table}: ${errorMessage(err).split('\n')[0]}`);
+        }
+      }
+      return problems;
+    });
   }
 
   createDatabase(db: DatabaseRow, initial: SnapshotRow, layer: LayerRow | null): Promise<void> {

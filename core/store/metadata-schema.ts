@@ -62,3 +62,9 @@ export const METADATA_MIGRATIONS: Migration[] = [
     ],
   },
 ];
+
+/** Every table the migrations create, plus the migrations' own: what an integrity check reads. */
+export const METADATA_TABLES: string[] = [
+  'schema_migrations',
+  ...METADATA_MIGRATIONS.flatMap((m) => m.statements.map((stmt) => /^CREATE TABLE (\w+)/.exec(stmt)?.[1]).filter((t): t is string => !!t)),
+];

@@ -120,5 +120,12 @@ export interface MetadataStore {
   releaseLease(grant: LeaseGrant): Promise<void>;
   getLease(db: string, branch: string): Promise<LeaseGrant | null>;
 
+  /**
+   * Reads every table in full and returns what could not be read ("table snapshots: …"); an
+   * empty list means every row is readable. fsck calls it: damage inside the store's files
+   * shows up only when the damaged rows are read.
+   */
+  verifyIntegrity(): Promise<string[]>;
+
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { SnapshotRow } from '../store/metadata-store.js';
 import { objectKeys, parseObjectKey } from '../store/object-store.js';
 import { mustHaveDatabase } from './common.js';
 import { WorkingCopy } from '../working-copy.js';
+import { cachePath, checkCacheFile, dropCacheEntry, listCacheEntries } from '../snapshot-cache.js';
 import type { ProgressSink } from '../progress.js';
 
 export interface FsckProblem {
@@ -26,19 +27,35 @@ export interface FsckReport {
   problems: FsckProblem[];
   /** Objects nothing references (left by interrupted writes or dropped databases); gc reclaims them. */
   unreferenced: string[];
+  /** Cached snapshots checked against their block maps. */
+  cacheEntries: number;
+  /** What `repair` fixed: damaged or orphaned cache entries dropped (they are rebuilt on demand). */
+  repaired: string[];
 }
 
 /**
  * Verifies every reachable object: each snapshot record against its id, each block map against
  * its id and structure, each layer byte for byte (id, header, index, trailer and every block),
- * and that block maps and layer indexes agree. Also checks that every ref points at a snapshot
- * that exists. Problems are collected, not thrown, so one run names every damaged object.
+ * and that block maps and layer indexes agree. Also reads every metadata table in full, checks
+ * that every ref points at a snapshot that exists, that each working copy's state file is sound,
+ * and that each cached snapshot holds exactly its block map (`repair` drops the ones that do
+ * not; they are rebuilt from the layers when next read). Problems are collected, not thrown, so
+ * one run names every damaged object.
  */
-export async function fsck(repo: Repository, db?: string, options: { onProgress?: ProgressSink } = {}): Promise<FsckReport> {
-  if (db !== undefined) await mustHaveDatabase(repo, db);
-  const databases = db !== undefined ? [db] : (await repo.metadata.listDatabases()).map((d) => d.name);
+export async function fsck(repo: Repository, db?: string, options: { onProgress?: ProgressSink; repair?: boolean } = {}): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
   const report = (object: string, err: unknown) => problems.push({ object, problem: describe(err) });
+  const empty = { databases: [], snapshots: 0, blockMaps: 0, layers: 0, bytesVerified: 0, unreferenced: [], cacheEntries: 0, repaired: [] };
+  try {
+    for (const p of await repo.metadata.verifyIntegrity()) problems.push({ object: repo.metadata.description, problem: p });
+  } catch (err) {
+    // A store that cannot even be opened: nothing else can be checked.
+    report(repo.metadata.description, err);
+    return { ok: false, ...empty, problems };
+  }
+  if (problems.length) return { ok: false, ...empty, problems };
+  if (db !== undefined) await mustHaveDatabase(repo, db);
+  const databases = db !== undefined ? [db] : (await repo.metadata.listDatabases()).map((d) => d.name);
   const seen = { blockMaps: new Map<string, BlockMap | null>(), layers: new Map<string, Map<number, LayerIndexEntry> | null>() };
   let snapshots = 0;
   let bytesVerified = 0;
@@ -121,11 +138,18 @@ export async function fsck(repo: Repository, db?: string, options: { onProgress?
     for (const t of await repo.metadata.listTags(name)) {
       if (!ids.has(t.snapshot)) problems.push({ object: `${name}@${t.name}`, problem: `tag points at missing snapshot ${shortId(t.snapshot)}` });
     }
-    const state = await new WorkingCopy(repo, name).readState();
-    if (state && !ids.has(state.base)) {
-      problems.push({ object: `working copy of ${name}`, problem: `based on missing snapshot ${shortId(state.base)}` });
+    const wc = new WorkingCopy(repo, name);
+    try {
+      const state = await wc.readState();
+      if (state && !ids.has(state.base)) {
+        problems.push({ object: `working copy of ${name}`, problem: `based on missing snapshot ${shortId(state.base)}` });
+      }
+    } catch (err) {
+      report(wc.statePath, err);
     }
   }
+
+  const { cacheEntries, repaired } = await checkCache(repo, databases, db === undefined, report, options.repair ?? false);
 
   const unreferenced: string[] = [];
   if (db === undefined) {
@@ -154,7 +178,51 @@ export async function fsck(repo: Repository, db?: string, options: { onProgress?
     bytesVerified,
     problems,
     unreferenced,
+    cacheEntries,
+    repaired,
   };
+}
+
+/**
+ * Checks each cached snapshot of `databases` against its block map. With `all`, entries of
+ * snapshots no database knows are reported too. `repair` drops what is wrong.
+ */
+async function checkCache(
+  repo: Repository,
+  databases: string[],
+  all: boolean,
+  report: (object: string, err: unknown) => void,
+  repair: boolean,
+): Promise<{ cacheEntries: number; repaired: string[] }> {
+  const known = new Map<string, SnapshotRow>();
+  for (const name of databases) for (const s of await repo.metadata.listSnapshots(name)) known.set(s.id, s);
+  const repaired: string[] = [];
+  let cacheEntries = 0;
+  for (const id of await listCacheEntries(repo)) {
+    const object = `cache/snapshots/${id}.duckdb`;
+    const snapshot = known.get(id);
+    if (!snapshot) {
+      if (!all) continue;
+      if (repair) {
+        await dropCacheEntry(repo, id);
+        repaired.push(`${object}: dropped (no database has this snapshot)`);
+      } else report(object, new Error('cached snapshot that no database has (fsck --repair drops it)'));
+      continue;
+    }
+    cacheEntries++;
+    let problem: string | null;
+    try {
+      problem = await checkCacheFile(cachePath(repo, id), await repo.blockMap(snapshot.blockMap));
+    } catch {
+      continue; // a damaged block map is reported with the snapshot's objects
+    }
+    if (problem === null) continue;
+    if (repair) {
+      await dropCacheEntry(repo, id);
+      repaired.push(`${object}: dropped (${problem}); it is rebuilt from the layers when next read`);
+    } else report(object, new Error(`${problem} (fsck --repair drops it)`));
+  }
+  return { cacheEntries, repaired };
 }
 
 function describe(err: unknown): string {

@@ -29,6 +29,8 @@ export interface ChunkBatchJob {
   collect: CollectMode;
   /** Check DuckDB's checksum of changed chunks. */
   verify: boolean;
+  /** With `collect: 'encoded'`: try compression (false stores every block raw). */
+  compress: boolean;
 }
 
 export interface ChangedChunkRecord {
@@ -82,7 +84,7 @@ export function processChunkBatch(job: ChunkBatchJob, readBuffer: Buffer): Chunk
     let encoding = BlockEncoding.Raw;
     let bytes: Buffer | null = null;
     if (job.collect === 'raw') bytes = raw;
-    else if (job.collect === 'encoded') ({ encoding, stored: bytes } = encodeBlock(raw));
+    else if (job.collect === 'encoded') ({ encoding, stored: bytes } = job.compress ? encodeBlock(raw) : { encoding, stored: raw });
     changed.push({
       chunk,
       rawLength: length,

@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BATCH_BYTES, processChunkBatch, type ChunkBatchJob, type ChunkBatchResult, type CollectMode } from './chunk-batch.js';
+import { envInteger } from './env.js';
 import { TruncatedFileError } from './errors.js';
 import type { BlockMap } from './format/block-map.js';
 import type { BlockEncoding } from './format/block-entry.js';
@@ -40,6 +41,8 @@ export interface ScanOptions {
   collect: CollectMode;
   /** Check DuckDB's own checksum of every changed chunk. */
   verify?: boolean;
+  /** With `collect: 'encoded'`: compress blocks where it pays (default true). */
+  compress?: boolean;
   /** Scan only chunks [0, chunkLimit) of the layout (checkout: the chunks the file fully holds). */
   chunkLimit?: number;
   /** Names the file in errors. */
@@ -51,6 +54,11 @@ export interface ScanOptions {
 const PARALLEL_THRESHOLD_BYTES = 48 << 20;
 const MAX_WORKERS = 4;
 
+/** Worker threads for large scans: one per core up to four; OPENDUCK_SCAN_THREADS=0 scans inline. */
+function scanThreads(): number {
+  return envInteger('OPENDUCK_SCAN_THREADS', Math.min(MAX_WORKERS, availableParallelism()), { max: 64 });
+}
+
 /**
  * Yields, in chunk order, the chunks of the open file that differ from `options.base`. Reads go
  * through `handle`'s descriptor; the handle is not closed.
@@ -60,7 +68,8 @@ export async function* scanChangedChunks(handle: FileHandle, layout: FileLayout,
   const totalBytes = jobs.reduce((n, j) => n + j.lengths.reduce((a, b) => a + b, 0), 0);
   const progress = options.onProgress ?? noProgress;
   const chunkTotal = options.chunkLimit ?? layout.chunkCount;
-  const results = totalBytes >= PARALLEL_THRESHOLD_BYTES && workerScript() ? runOnWorkers(jobs) : runInline(jobs);
+  const threads = scanThreads();
+  const results = threads > 0 && totalBytes >= PARALLEL_THRESHOLD_BYTES && workerScript() ? runOnWorkers(jobs, threads) : runInline(jobs);
   try {
     for await (const result of results) {
       const job = jobs[result.id]!;
@@ -108,6 +117,7 @@ function planBatches(fd: number, layout: FileLayout, options: ScanOptions): Chun
       baseKnown,
       collect: options.collect,
       verify: options.verify ?? false,
+      compress: options.compress ?? true,
     });
   }
   return jobs;
@@ -150,8 +160,8 @@ function workerScript(): string | null {
  * batches per worker are out (sent and not yet consumed), so memory stays bounded however slowly
  * the consumer writes. Stopping early (the consumer returns) terminates the workers.
  */
-async function* runOnWorkers(jobs: ChunkBatchJob[]): AsyncGenerator<ChunkBatchResult> {
-  const count = Math.max(1, Math.min(MAX_WORKERS, availableParallelism(), jobs.length));
+async function* runOnWorkers(jobs: ChunkBatchJob[], threads: number): AsyncGenerator<ChunkBatchResult> {
+  const count = Math.max(1, Math.min(threads, jobs.length));
   const workers = Array.from({ length: count }, () => ({ thread: new Worker(workerScript()!), busy: 0 }));
   const window = 2 * count;
   const ready = new Map<number, ChunkBatchResult>();

@@ -1,5 +1,5 @@
 import { open, rename, writeFile, rm, readdir, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TruncatedFileError } from './errors.js';
 
@@ -41,7 +41,8 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Replaces a small file atomically: write a sibling, fsync, rename, fsync the directory. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`; // beside its target, so the rename stays on one file system
+  // Beside its target, so the rename stays on one file system.
+  const tmp = stagingPath(dirname(path), `-${basename(path)}.tmp`);
   await writeFile(tmp, data, { mode });
   const fh = await open(tmp, 'r+');
   try {

@@ -33,6 +33,8 @@ export interface SealRequest {
   base: SnapshotRow | null;
   message: string;
   author: string;
+  /** Compress blocks where it pays (default true); the bench measures what that costs. */
+  compress?: boolean;
   onProgress?: ProgressSink;
 }
 
@@ -56,7 +58,14 @@ export async function sealFile(repo: Repository, req: SealRequest): Promise<Seal
     const createdAt = Date.now();
     writer = await LayerWriter.create(layerPath, { dbBlockSize: layout.blockSize, createdAtMs: createdAt, baseSnapshot: req.base?.id ?? null });
     let unflushed = 0;
-    const scan = scanChangedChunks(req.handle, layout, { base: baseMap, collect: 'encoded', verify: true, file: req.path, onProgress: req.onProgress });
+    const scan = scanChangedChunks(req.handle, layout, {
+      base: baseMap,
+      collect: 'encoded',
+      compress: req.compress,
+      verify: true,
+      file: req.path,
+      onProgress: req.onProgress,
+    });
     for await (const changed of scan) {
       if (changed.problem) throw new DamagedFileError(req.path, changed.problem);
       await writer.addEncodedBlock({ ...changed, stored: changed.data });

@@ -13,6 +13,9 @@ import type { Measurement, Scenario, TargetCheck } from '../types.js';
 const NAME = 'snapshot create';
 const CHANGE_FRACTIONS = [0.001, 0.01, 0.1];
 const MAX_WRITTEN_TO_CHANGED_RATIO = 1.1;
+/** Every block is hashed (sound change detection), so a seal costs about one read of the file. */
+const MAX_TIME_TO_CP = 1.5;
+const TIME_TARGET = { fraction: 0.01, fromBytes: 1 << 30 };
 
 export function changeLabel(fraction: number): string {
   return `${Number((fraction * 100).toPrecision(3))} % change`;
@@ -43,6 +46,9 @@ export const snapshotCreate: Scenario = {
         ],
       });
       checks.push(atMost(where, `bytes written ≤ ${MAX_WRITTEN_TO_CHANGED_RATIO} × changed blocks' bytes`, writtenToChanged, MAX_WRITTEN_TO_CHANGED_RATIO, 'ratio'));
+      if (fraction === TIME_TARGET.fraction && fixture.size.targetBytes >= TIME_TARGET.fromBytes) {
+        checks.push(atMost(where, `time ≤ ${MAX_TIME_TO_CP} × cp`, seconds / copy.medianSeconds, MAX_TIME_TO_CP, 'ratio'));
+      }
     }
     return { measurements, checks };
   },

@@ -6,7 +6,7 @@ import { cliRepository, spawnCli } from '../helpers.js';
  * created must stay intact, fsck must pass, and no branch may point at a missing snapshot.
  */
 describe('crash safety', () => {
-  it('survives 30+ SIGKILLs of snapshot create', async () => {
+  it('survives 30+ SIGKILLs of snapshot create', { timeout: 400_000 }, async () => {
     const { dir, run } = await cliRepository();
     expect((await run('query', '--db', 'shop', 'CREATE TABLE t AS SELECT range AS id, range % 7 AS k FROM range(300000)')).exitCode).toBe(0);
 

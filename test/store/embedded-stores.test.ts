@@ -10,4 +10,4 @@ objectStoreConformance('embedded directory', async () => {
   return new LocalObjectStore(join(root, 'objects'), join(root, 'tmp'));
 });
 
-metadataStoreConformance('embedded DuckDB file', async () => new DuckDBMetadataStore(join(await tempDir(), 'metadata.duckdb')));
+metadataStoreConformance('embedded DuckDB file', async () => new DuckDBMetadataStore(join(await tempDir(), 'metadata.duckdb'), { create: true }));

@@ -1,0 +1,139 @@
+/**
+ * The DuckDB that compares two sides: an in-memory instance with both attached read-only, file
+ * access switched off once they are, and spilling to the repository's tmp folder. Plus the test
+ * that lets a table be reported unchanged without reading its rows.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { changedBetween } from '../blocks.js';
+import { instanceOptions, sandbox } from '../duckdb-session.js';
+import { InvalidArgumentError } from '../errors.js';
+import { blockMapLayout, type BlockMap } from '../format/block-map.js';
+import type { Repository } from '../repository.js';
+import { quoteIdentifier } from '../sql.js';
+import type { TableInfo } from './catalog.js';
+import type { DiffSide } from './sides.js';
+import { parenthesized } from './rows.js';
+import { liveRowsFingerprint, readTableStorage, sharesAllBlocks, type TableStorage } from './storage.js';
+
+export const FROM_ALIAS = 'diff_from';
+export const TO_ALIAS = 'diff_to';
+
+export interface ChangedBlocks {
+  /** Chunks of the new side whose content differs from the old side's (or that it lacks). */
+  chunks: Set<number>;
+  /** Chunks that differ, counting the old side's chunks past the new side's end. */
+  changed: number;
+  total: number;
+}
+
+/** Which chunks differ between two files described by block maps; reads neither file. */
+export function changedBlocks(from: BlockMap, to: BlockMap): ChangedBlocks {
+  const chunks = new Set(changedBetween(from, to).map((c) => c.chunk));
+  const fromCount = blockMapLayout(from).chunkCount;
+  const toCount = blockMapLayout(to).chunkCount;
+  return { chunks, changed: chunks.size + Math.max(0, fromCount - toCount), total: Math.max(fromCount, toCount) };
+}
+
+export class ComparisonDatabase {
+  private readonly storage = new Map<string, Promise<TableStorage | null>>();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly con: DuckDBConnection,
+    private readonly spillDir: string,
+  ) {}
+
+  /** Attaches `from` and `to` (either may be the same side object twice). */
+  static async open(repo: Repository, from: DiffSide, to: DiffSide, options: { memoryLimit?: string } = {}): Promise<ComparisonDatabase> {
+    // Named <pid>-… so that a killed process's spill folder is removed by the next seal.
+    const spillDir = join(repo.tmpDir, `${process.pid}-diff-${randomBytes(4).toString('hex')}`);
+    await mkdir(spillDir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', instanceOptions({ tempDirectory: spillDir, memoryLimit: options.memoryLimit }));
+    const db = new ComparisonDatabase(instance, await instance.connect(), spillDir);
+    try {
+      await from.attach(db.con, FROM_ALIAS);
+      await to.attach(db.con, TO_ALIAS);
+      // Only SQL we generate runs here, but --where is the user's: no files beyond the two sides.
+      await sandbox(db.con);
+      return db;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  relation(side: 'from' | 'to', table: { schema: string; name: string }): string {
+    return [side === 'from' ? FROM_ALIAS : TO_ALIAS, table.schema, table.name].map(quoteIdentifier).join('.');
+  }
+
+  tableStorage(side: 'from' | 'to', table: TableInfo): Promise<TableStorage | null> {
+    const alias = side === 'from' ? FROM_ALIAS : TO_ALIAS;
+    const key = JSON.stringify([alias, table.schema, table.name]);
+    let p = this.storage.get(key);
+    if (!p) {
+      p = readTableStorage(this.con, alias, table.schema, table.name);
+      this.storage.set(key, p);
+    }
+    return p;
+  }
+
+  /** Both tables are stored in the same segments (whatever their blocks now hold). */
+  async sameSegments(from: TableInfo, to: TableInfo): Promise<boolean> {
+    const [a, b] = [await this.tableStorage('from', from), await this.tableStorage('to', to)];
+    return !!a && !!b && a.segments.length > 0 && a.segments.length === b.segments.length && a.segments.every((s, i) => s === b.segments[i]);
+  }
+
+  /** Same segments, none in a changed block; deleted rows may still differ (see storage.ts). */
+  private async sharesAllBlocksOf(from: TableInfo, to: TableInfo, changed: ChangedBlocks): Promise<boolean> {
+    const [a, b] = [await this.tableStorage('from', from), await this.tableStorage('to', to)];
+    return !!a && !!b && sharesAllBlocks(a, b, changed.chunks);
+  }
+
+  /**
+   * True when the two tables' rows are known equal without reading them: same segments, none in a
+   * changed block, and the same live rows (see storage.ts). False means "compare the rows".
+   */
+  async rowsUnchangedByBlocks(from: TableInfo, to: TableInfo, changed: ChangedBlocks): Promise<boolean> {
+    if (!(await this.sharesAllBlocksOf(from, to, changed))) return false;
+    const [x, y] = [await liveRowsFingerprint(this.con, this.relation('from', from)), await liveRowsFingerprint(this.con, this.relation('to', to))];
+    return x === y;
+  }
+
+  /**
+   * Checks that `where` is one SQL expression and nothing more, so that it cannot turn the
+   * statement it is placed in into another one.
+   */
+  async checkWhere(where: string): Promise<string> {
+    const reader = await this.con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [`SELECT ${parenthesized(where)}`]);
+    const parsed = JSON.parse(String(reader.getRows()[0]![0])) as {
+      error?: boolean;
+      error_message?: string;
+      statements?: Array<{ node: Record<string, unknown> & { from_table?: { type?: string }; select_list?: unknown[]; modifiers?: unknown[]; group_expressions?: unknown[] } }>;
+    };
+    if (parsed.error) throw new InvalidArgumentError(`--where ${JSON.stringify(where)} is not an SQL expression: ${parsed.error_message ?? 'syntax error'}`);
+    const node = parsed.statements?.length === 1 ? parsed.statements[0]!.node : null;
+    const oneExpression =
+      node?.type === 'SELECT_NODE' &&
+      node.from_table?.type === 'EMPTY' &&
+      node.select_list?.length === 1 &&
+      !node.where_clause &&
+      !node.having &&
+      !node.qualify &&
+      (node.modifiers?.length ?? 0) === 0 &&
+      (node.group_expressions?.length ?? 0) === 0;
+    if (!oneExpression) throw new InvalidArgumentError(`--where ${JSON.stringify(where)} must be a single SQL expression, such as "region = 'eu' AND amount > 100"`);
+    return where;
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.con.closeSync();
+      this.instance.closeSync();
+    } finally {
+      await rm(this.spillDir, { recursive: true, force: true });
+    }
+  }
+}

@@ -2,7 +2,7 @@
  * What a database declares: its schemas, tables (columns, constraints), views and indexes, read
  * from DuckDB's catalog functions for one attached database. Reading it touches metadata only.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue, type DuckDBConnection } from '@duckdb/node-api';
 
 export interface ColumnInfo {
   name: string;
@@ -63,26 +63,28 @@ export function displayName(schema: string, name: string): string {
 
 const SYSTEM_SCHEMAS = new Set(['main', 'information_schema', 'pg_catalog']);
 
-export async function readCatalog(con: DuckDBConnection, database: string): Promise<Catalog> {
-  const rows = async (sql: string) => (await con.runAndReadAll(sql, [database])).getRowObjects();
-  const schemas = (await rows(`SELECT schema_name FROM duckdb_schemas() WHERE database_name = $1 AND NOT internal ORDER BY 1`))
-    .map((r) => String(r.schema_name))
-    .filter((s) => !SYSTEM_SCHEMAS.has(s));
+/** The catalogs of several attached databases, read with one query per kind of object. */
+export async function readCatalogs(con: DuckDBConnection, databases: string[]): Promise<Catalog[]> {
+  const catalogs = new Map<string, Catalog>(databases.map((d) => [d, { schemas: [], tables: new Map(), views: new Map(), indexes: [] }]));
+  const rows = async (sql: string) => (await con.runAndReadAll(sql, [listValue(databases)])).getRowObjects();
+  const of = (r: Record<string, unknown>) => catalogs.get(String(r.database_name))!;
+  const isIn = 'list_contains($1::VARCHAR[], database_name)';
 
-  const tables = new Map<string, TableInfo>();
+  for (const r of await rows(`SELECT database_name, schema_name FROM duckdb_schemas() WHERE ${isIn} AND NOT internal ORDER BY ALL`)) {
+    if (!SYSTEM_SCHEMAS.has(String(r.schema_name))) of(r).schemas.push(String(r.schema_name));
+  }
   for (const r of await rows(
-    `SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $1 AND NOT internal AND NOT temporary ORDER BY schema_name, table_name`,
+    `SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE ${isIn} AND NOT internal AND NOT temporary ORDER BY ALL`,
   )) {
     const schema = String(r.schema_name);
     const name = String(r.table_name);
-    tables.set(objectKey(schema, name), { schema, name, columns: [], constraints: [] });
+    of(r).tables.set(objectKey(schema, name), { schema, name, columns: [], constraints: [] });
   }
   for (const r of await rows(
-    `SELECT schema_name, table_name, column_name, data_type, is_nullable, column_default
-       FROM duckdb_columns() WHERE database_name = $1 AND NOT internal ORDER BY schema_name, table_name, column_index`,
+    `SELECT database_name, schema_name, table_name, column_name, data_type, is_nullable, column_default
+       FROM duckdb_columns() WHERE ${isIn} AND NOT internal ORDER BY database_name, schema_name, table_name, column_index`,
   )) {
-    const table = tables.get(objectKey(String(r.schema_name), String(r.table_name)));
-    table?.columns.push({
+    of(r).tables.get(objectKey(String(r.schema_name), String(r.table_name)))?.columns.push({
       name: String(r.column_name),
       type: String(r.data_type),
       nullable: Boolean(r.is_nullable),
@@ -90,29 +92,24 @@ export async function readCatalog(con: DuckDBConnection, database: string): Prom
     });
   }
   for (const r of await rows(
-    `SELECT schema_name, table_name, constraint_type, constraint_text, constraint_column_names
-       FROM duckdb_constraints() WHERE database_name = $1 AND constraint_type <> 'NOT NULL'
-      ORDER BY schema_name, table_name, constraint_index`,
+    `SELECT database_name, schema_name, table_name, constraint_type, constraint_text, constraint_column_names
+       FROM duckdb_constraints() WHERE ${isIn} AND constraint_type <> 'NOT NULL'
+      ORDER BY database_name, schema_name, table_name, constraint_index`,
   )) {
-    const table = tables.get(objectKey(String(r.schema_name), String(r.table_name)));
     const columns = (r.constraint_column_names as { items: unknown[] } | null)?.items.map(String) ?? [];
-    table?.constraints.push({ type: String(r.constraint_type), text: String(r.constraint_text), columns });
+    of(r).tables.get(objectKey(String(r.schema_name), String(r.table_name)))?.constraints.push({ type: String(r.constraint_type), text: String(r.constraint_text), columns });
   }
-
-  const views = new Map<string, ViewInfo>();
   for (const r of await rows(
-    `SELECT schema_name, view_name, sql FROM duckdb_views() WHERE database_name = $1 AND NOT internal AND NOT temporary ORDER BY schema_name, view_name`,
+    `SELECT database_name, schema_name, view_name, sql FROM duckdb_views() WHERE ${isIn} AND NOT internal AND NOT temporary ORDER BY ALL`,
   )) {
     const schema = String(r.schema_name);
     const name = String(r.view_name);
-    views.set(objectKey(schema, name), { schema, name, sql: String(r.sql) });
+    of(r).views.set(objectKey(schema, name), { schema, name, sql: String(r.sql) });
   }
-
-  const indexes = (
-    await rows(`SELECT schema_name, table_name, index_name, sql FROM duckdb_indexes() WHERE database_name = $1 AND sql IS NOT NULL ORDER BY ALL`)
-  ).map((r) => ({ schema: String(r.schema_name), table: String(r.table_name), name: String(r.index_name), sql: String(r.sql) }));
-
-  return { schemas, tables, views, indexes };
+  for (const r of await rows(`SELECT database_name, schema_name, table_name, index_name, sql FROM duckdb_indexes() WHERE ${isIn} AND sql IS NOT NULL ORDER BY ALL`)) {
+    of(r).indexes.push({ schema: String(r.schema_name), table: String(r.table_name), name: String(r.index_name), sql: String(r.sql) });
+  }
+  return databases.map((d) => catalogs.get(d)!);
 }
 
 /**

@@ -16,7 +16,7 @@ import { quoteIdentifier } from '../sql.js';
 import type { TableInfo } from './catalog.js';
 import type { DiffSide } from './sides.js';
 import { parenthesized } from './rows.js';
-import { liveRowsFingerprint, readTableStorage, sharesAllBlocks, type TableStorage } from './storage.js';
+import { liveRowsFingerprint, readTableStorage, sameSegments, sharesAllBlocks, type TableStorage } from './storage.js';
 
 export const FROM_ALIAS = 'diff_from';
 export const TO_ALIAS = 'diff_to';
@@ -46,16 +46,18 @@ export class ComparisonDatabase {
     private readonly spillDir: string,
   ) {}
 
-  /** Attaches `from` and `to` (either may be the same side object twice). */
-  static async open(repo: Repository, from: DiffSide, to: DiffSide, options: { memoryLimit?: string } = {}): Promise<ComparisonDatabase> {
+  /** Attaches `from` and `to` (unless told not to: two identical sides need no reading). */
+  static async open(repo: Repository, from: DiffSide, to: DiffSide, options: { memoryLimit?: string; attach?: boolean } = {}): Promise<ComparisonDatabase> {
     // Named <pid>-… so that a killed process's spill folder is removed by the next seal.
     const spillDir = join(repo.tmpDir, `${process.pid}-diff-${randomBytes(4).toString('hex')}`);
     await mkdir(spillDir, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', instanceOptions({ tempDirectory: spillDir, memoryLimit: options.memoryLimit }));
     const db = new ComparisonDatabase(instance, await instance.connect(), spillDir);
     try {
-      await from.attach(db.con, FROM_ALIAS);
-      await to.attach(db.con, TO_ALIAS);
+      if (options.attach ?? true) {
+        await from.attach(db.con, FROM_ALIAS);
+        await to.attach(db.con, TO_ALIAS);
+      }
       // Only SQL we generate runs here, but --where is the user's: no files beyond the two sides.
       await sandbox(db.con);
       return db;
@@ -83,7 +85,7 @@ export class ComparisonDatabase {
   /** Both tables are stored in the same segments (whatever their blocks now hold). */
   async sameSegments(from: TableInfo, to: TableInfo): Promise<boolean> {
     const [a, b] = [await this.tableStorage('from', from), await this.tableStorage('to', to)];
-    return !!a && !!b && a.segments.length > 0 && a.segments.length === b.segments.length && a.segments.every((s, i) => s === b.segments[i]);
+    return !!a && !!b && a.segments > 0 && sameSegments(a, b);
   }
 
   /** Same segments, none in a changed block; deleted rows may still differ (see storage.ts). */

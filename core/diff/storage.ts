@@ -13,8 +13,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier } from '../sql.js';
 
 export interface TableStorage {
-  /** One canonical line per segment; equal lists mean equal layouts. */
-  segments: string[];
+  /** How many segments, and a digest of their canonical listing; equal digests mean equal layouts. */
+  segments: number;
+  digest: string;
   /** DuckDB block ids the segments use. */
   blocks: number[];
   /** False when some data lives only in memory (a replayed WAL) or has pending updates. */
@@ -32,30 +33,34 @@ export function chunkOfBlock(block: number): number {
  */
 export async function readTableStorage(con: DuckDBConnection, database: string, schema: string, table: string): Promise<TableStorage | null> {
   if ([database, schema, table].some((n) => n.includes('"'))) return null;
+  // Aggregated inside DuckDB: a large table has thousands of segments.
   const reader = await con.runAndReadAll(
-    `SELECT row_group_id, column_path::VARCHAR, segment_id, segment_type, start, count, compression, stats, has_updates, persistent,
-            block_id, block_offset, segment_info, additional_block_ids
-       FROM pragma_storage_info($1) ORDER BY row_group_id, column_id, column_path::VARCHAR, segment_id`,
+    `SELECT count(*)::BIGINT,
+            md5(coalesce(string_agg(CAST(row(row_group_id, column_path, segment_id, segment_type, start, count, compression, stats, has_updates,
+                                                 persistent, block_id, block_offset, segment_info, additional_block_ids) AS VARCHAR), '\n'
+                                    ORDER BY row_group_id, column_id, column_path::VARCHAR, segment_id), '')),
+            list_sort(list_distinct(flatten(list(CASE WHEN block_id >= 0 THEN [block_id] ELSE [] END || additional_block_ids)))),
+            coalesce(bool_and(persistent AND NOT has_updates), true)
+       FROM pragma_storage_info($1)`,
     [[database, schema, table].map(quoteIdentifier).join('.')],
   );
-  const segments: string[] = [];
-  const blocks = new Set<number>();
-  let persistent = true;
-  for (const row of reader.getRows()) {
-    segments.push(JSON.stringify(row.map((v) => (v === null ? null : String(v)))));
-    const [hasUpdates, isPersistent, block, , , additional] = row.slice(8);
-    if (hasUpdates === true || isPersistent !== true) persistent = false;
-    if (block !== null && Number(block) >= 0) blocks.add(Number(block));
-    for (const extra of (additional as { items: unknown[] } | null)?.items ?? []) blocks.add(Number(extra));
-  }
-  return { segments, blocks: [...blocks].sort((a, b) => a - b), persistent };
+  const [segments, digest, blocks, persistent] = reader.getRows()[0]!;
+  return {
+    segments: Number(segments),
+    digest: String(digest),
+    blocks: ((blocks as { items: unknown[] } | null)?.items ?? []).map(Number),
+    persistent: persistent === true,
+  };
 }
 
 /** Same segments, all on disk, none in a block that differs between the two files. */
 export function sharesAllBlocks(a: TableStorage, b: TableStorage, changedChunks: ReadonlySet<number>): boolean {
-  if (!a.persistent || !b.persistent || a.segments.length !== b.segments.length) return false;
-  if (!a.segments.every((s, i) => s === b.segments[i])) return false;
+  if (!a.persistent || !b.persistent || !sameSegments(a, b)) return false;
   return a.blocks.every((block) => !changedChunks.has(chunkOfBlock(block)));
+}
+
+export function sameSegments(a: TableStorage, b: TableStorage): boolean {
+  return a.segments === b.segments && a.digest === b.digest;
 }
 
 /**

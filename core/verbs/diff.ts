@@ -14,8 +14,8 @@ import { mustGetSnapshot, parseRef, resolveRef, type ResolvedRef } from '../refs
 import type { Repository } from '../repository.js';
 import { toJsonValue } from '../values.js';
 import { WorkingCopy } from '../working-copy.js';
-import { displayName, readCatalog, rowKey, type ColumnInfo, type IndexInfo, type TableInfo } from '../diff/catalog.js';
-import { changedBlocks, ComparisonDatabase, type ChangedBlocks } from '../diff/compare.js';
+import { displayName, readCatalogs, rowKey, type ColumnInfo, type IndexInfo, type TableInfo } from '../diff/catalog.js';
+import { changedBlocks, ComparisonDatabase, FROM_ALIAS, TO_ALIAS, type ChangedBlocks } from '../diff/compare.js';
 import { countRowChanges, streamRowChanges, type RowChange, type RowCounts, type RowPlan, type RowValues } from '../diff/rows.js';
 import {
   hasSchemaChanges,
@@ -210,9 +210,12 @@ export async function openDiff(repo: Repository, args: string[], options: DiffOp
 
 /** Compares two opened sides (see core/diff/sides.ts); closing it leaves the sides to the caller. */
 export async function compareSides(repo: Repository, from: DiffSide, to: DiffSide, options: DiffOptions = {}): Promise<OpenedDiff> {
-  const comparison = await ComparisonDatabase.open(repo, from, to);
+  const changed = changedBlocks(from.map, to.map);
+  // Identical files need neither to be opened (nor assembled from their layers).
+  const identical = changed.changed === 0 && from.map.fileSize === to.map.fileSize;
+  const comparison = await ComparisonDatabase.open(repo, from, to, { attach: !identical });
   try {
-    return await planDiff(comparison, from, to, changedBlocks(from.map, to.map), options, () => comparison.close());
+    return await planDiff(comparison, from, to, changed, identical, options, () => comparison.close());
   } catch (err) {
     await comparison.close();
     throw err;
@@ -229,12 +232,12 @@ async function planDiff(
   fromSide: DiffSide,
   toSide: DiffSide,
   changed: ChangedBlocks,
+  identical: boolean,
   options: DiffOptions,
   close: () => Promise<void>,
 ): Promise<OpenedDiff> {
   const where = options.where === undefined ? null : await db.checkWhere(options.where);
-  const identical = changed.changed === 0 && fromSide.map.fileSize === toSide.map.fileSize;
-  const [fromCatalog, toCatalog] = identical ? [null, null] : [await readCatalog(db.con, 'diff_from'), await readCatalog(db.con, 'diff_to')];
+  const [fromCatalog, toCatalog] = identical ? [null, null] : await readCatalogs(db.con, [FROM_ALIAS, TO_ALIAS]);
   const wanted = tableMatcher(options.tables);
   let pairs: TablePair[] = fromCatalog && toCatalog ? await pairTables(fromCatalog, toCatalog, (a, b) => db.sameSegments(a, b)) : [];
   if (wanted) {

@@ -1,0 +1,79 @@
+/**
+ * `diff --stat` between two snapshots where only one small table changed. The large table's
+ * blocks are shared, so its rows should not be read: the diff should cost a small fraction of
+ * reading the large table once. The baseline is a full scan of table t (every column of every
+ * row, hashed) on the same snapshot file, in a fresh DuckDB, as the diff opens one.
+ *
+ * Both snapshots are materialized in the cache before timing (the first diff does that, and its
+ * time is reported on its own): assembling a snapshot is the snapshot cache's cost, paid once
+ * per snapshot by any read, not by diff.
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import { createSnapshot, openDiff, query, resolveRef } from '../../index.js';
+import { materializeSnapshot } from '../../core/snapshot-cache.js';
+import { quoteLiteral } from '../../core/sql.js';
+import { atMost } from '../checks.js';
+import { median, sampleSeconds, timed } from '../timing.js';
+import type { Scenario } from '../types.js';
+
+const NAME = 'diff --stat';
+const MAX_RATIO_TO_SCAN = 0.1;
+const SMALL_ROWS = 1000;
+
+async function diffStat(repo: Parameters<typeof openDiff>[0], db: string): Promise<string[]> {
+  const opened = await openDiff(repo, [`${db}@main~1`, `${db}@main`], { countsOnly: true });
+  try {
+    for await (const t of opened.tables()) void t;
+    return opened.scan.scanned;
+  } finally {
+    await opened.close();
+  }
+}
+
+async function fullScan(path: string): Promise<void> {
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const con = await instance.connect();
+    await con.run(`ATTACH ${quoteLiteral(path)} AS s (READ_ONLY)`);
+    await con.runAndReadAll('SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM s.t');
+    con.closeSync();
+  } finally {
+    instance.closeSync();
+  }
+}
+
+export const diffStatScenario: Scenario = {
+  name: NAME,
+  async run({ fixture, repeats, progress }) {
+    const { repo, db } = fixture;
+    const where = { scenario: NAME, database: fixture.size.label, case: `one ${SMALL_ROWS}-row table changed` };
+    progress(`${where.database}: ${where.scenario}, ${where.case} ×${repeats}`);
+    await query(repo, db, `CREATE TABLE small AS SELECT i AS id, md5(i::VARCHAR) AS v FROM range(${SMALL_ROWS}) r(i)`);
+    await createSnapshot(repo, db, { message: 'bench: diff, before' });
+    await query(repo, db, 'UPDATE small SET v = upper(v) WHERE id % 100 = 0');
+    await createSnapshot(repo, db, { message: 'bench: diff, after' });
+
+    const first = await timed(() => diffStat(repo, db));
+    if (first.result.join() !== 'small') throw new Error(`diff --stat read the rows of ${first.result.join(', ') || 'no table'}, expected small alone`);
+    const diffSamples = await sampleSeconds(repeats, () => diffStat(repo, db));
+    const snapshotFile = await materializeSnapshot(repo, (await resolveRef(repo, `${db}@main`)).snapshot);
+    const scanSamples = await sampleSeconds(repeats, () => fullScan(snapshotFile));
+    const ratio = median(diffSamples) / median(scanSamples);
+    return {
+      measurements: [
+        {
+          ...where,
+          values: [
+            { name: 'diff --stat (median)', value: median(diffSamples), unit: 's' },
+            { name: 'full scan of t (median)', value: median(scanSamples), unit: 's' },
+            { name: 'diff / scan', value: ratio, unit: 'ratio' },
+            { name: 'first diff (materializes)', value: first.seconds, unit: 's' },
+            { name: 'tables read', value: first.result.length, unit: 'count' },
+          ],
+          samplesSeconds: { 'diff --stat': diffSamples, 'full scan of t': scanSamples },
+        },
+      ],
+      checks: [atMost(where, `diff --stat ≤ ${MAX_RATIO_TO_SCAN} × full scan of the largest table`, ratio, MAX_RATIO_TO_SCAN, 'ratio')],
+    };
+  },
+};

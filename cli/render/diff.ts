@@ -72,9 +72,13 @@ function header(diff: OpenedDiff): string {
   return `diff ${side(diff.from)} ${side(diff.to)}: ${diff.blocks.changed} of ${diff.blocks.total} blocks differ`;
 }
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function scanLine(diff: OpenedDiff): string {
   const { scanned, unchangedByBlocks } = diff.scan;
-  return `rows read in ${scanned.length} table${scanned.length === 1 ? '' : 's'}; ${unchangedByBlocks.length} unchanged by blocks`;
+  return `rows read in ${plural(scanned.length, 'table')}; ${unchangedByBlocks.length} unchanged by blocks`;
 }
 
 /** `+added -removed ~modified`; a table on one side only has rows of one kind. */
@@ -123,7 +127,7 @@ async function renderStat(diff: OpenedDiff, write: Write): Promise<boolean> {
   const differs = lines.length > 0 || objectsDiffer(diff);
   await write(
     differs
-      ? `${lines.length} table${lines.length === 1 ? '' : 's'} changed, ${total.added} rows added, ${total.removed} removed, ${total.modified} modified (${scanLine(diff)})\n`
+      ? `${plural(lines.length, 'table')} changed, ${plural(total.added, 'row')} added, ${total.removed} removed, ${total.modified} modified (${scanLine(diff)})\n`
       : `no differences (${scanLine(diff)})\n`,
   );
   return differs;

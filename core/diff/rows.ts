@@ -183,9 +183,9 @@ export async function countRowChanges(con: DuckDBConnection, plan: RowPlan): Pro
 }
 
 /**
- * The changed rows, at most `limit` of them: by key for keyed tables (in replay, removed rows
- * first, then modified, then added, so a script never inserts a key before deleting it); for
- * multisets, removed before added.
+ * The changed rows, at most `limit` of them, by key (or by value for multisets). In replay,
+ * removed rows come first, then modified, then added, so a script never inserts a value before
+ * deleting the row that held it.
  */
 export async function* streamRowChanges(con: DuckDBConnection, plan: RowPlan, limit: number | null): AsyncGenerator<RowChange> {
   const limitSql = limit === null ? '' : ` LIMIT ${Math.max(0, Math.floor(limit))}`;
@@ -226,7 +226,10 @@ export async function* streamRowChanges(con: DuckDBConnection, plan: RowPlan, li
   }
 
   const { sql, names } = multisetSql(plan);
-  const order = ['n > 0', ...names.map((_, i) => `c${i}`)];
+  // Shown by value, so an old row and its new version sit together; a script removes first (a
+  // nullable UNIQUE column leaves a table keyless, and an insert must not meet the value it replaces).
+  const byValue = names.map((_, i) => `c${i}`);
+  const order = plan.replay ? ['n > 0', ...byValue] : [...byValue, 'n > 0'];
   const result = await runChecked(con, `${sql} ORDER BY ${order.join(', ')}${limitSql}`);
   const resultTypes = result.columnTypes().slice(1);
   const types = plan.asText ? names.map(() => VARCHAR) : resultTypes;

@@ -157,34 +157,49 @@ export async function* sqlScript(diff: OpenedDiff): AsyncGenerator<string> {
   const ddl = diff.planned.map(tableDdl);
 
   yield line(`-- openduck diff: turns ${diff.from.ref} into ${diff.to.ref}`);
-  yield line('-- 1. structure: every table is in its new shape before any row changes');
-  yield line('BEGIN TRANSACTION;');
-  for (const v of diff.views) if (v.status !== 'added') yield line(`DROP VIEW IF EXISTS ${qualified(v.schema, v.renamedFrom ?? v.name)};`);
+  const structure: string[] = [];
+  for (const v of diff.views) if (v.status !== 'added') structure.push(`DROP VIEW IF EXISTS ${qualified(v.schema, v.renamedFrom ?? v.name)};`);
   for (const i of diff.allIndexes.from) {
-    if (changedFrom.has(objectKey(i.schema, i.name)) || touchedFrom.has(objectKey(i.schema, i.table))) yield line(`DROP INDEX IF EXISTS ${qualified(i.schema, i.name)};`);
+    if (changedFrom.has(objectKey(i.schema, i.name)) || touchedFrom.has(objectKey(i.schema, i.table))) structure.push(`DROP INDEX IF EXISTS ${qualified(i.schema, i.name)};`);
   }
-  for (const s of diff.schemas.added) yield line(`CREATE SCHEMA ${q(s)};`);
-  for (const d of ddl) for (const s of d.before) yield line(s);
-  yield line('COMMIT;');
+  for (const s of diff.schemas.added) structure.push(`CREATE SCHEMA ${q(s)};`);
+  for (const d of ddl) structure.push(...d.before);
+  if (structure.length) {
+    yield line('-- 1. structure: every table is in its new shape before any row changes');
+    yield* transaction(structure);
+  }
 
-  yield line('-- 2. rows');
-  yield line('BEGIN TRANSACTION;');
+  let rows = false;
   for await (const t of diff.tables()) {
     if (t.status === 'dropped') continue;
     refuseUnions(t);
-    for await (const s of rowStatements(t)) yield line(s);
+    for await (const s of rowStatements(t)) {
+      if (!rows) {
+        rows = true;
+        yield line('-- 2. rows');
+        yield line('BEGIN TRANSACTION;');
+      }
+      yield line(s);
+    }
   }
-  yield line('COMMIT;');
+  if (rows) yield line('COMMIT;');
 
-  // DuckDB refuses to build an index (CREATE INDEX, or SET NOT NULL on an indexed table) over pending updates.
-  yield line('-- 3. constraints, indexes and views, once the rows are in');
-  yield line('CHECKPOINT;');
-  yield line('BEGIN TRANSACTION;');
-  for (const d of ddl) for (const s of d.after) yield line(s);
+  const finishing = ddl.flatMap((d) => d.after);
   for (const i of diff.allIndexes.to) {
-    if (changedTo.has(objectKey(i.schema, i.name)) || touchedTo.has(objectKey(i.schema, i.table))) yield line(i.sql.trim().replace(/;?$/, ';'));
+    if (changedTo.has(objectKey(i.schema, i.name)) || touchedTo.has(objectKey(i.schema, i.table))) finishing.push(i.sql.trim().replace(/;?$/, ';'));
   }
-  for (const v of diff.views) if (v.status !== 'dropped') yield line(v.toSql!.trim().replace(/;?$/, ';'));
-  for (const s of diff.schemas.dropped) yield line(`DROP SCHEMA ${q(s)};`);
-  yield line('COMMIT;');
+  for (const v of diff.views) if (v.status !== 'dropped') finishing.push(v.toSql!.trim().replace(/;?$/, ';'));
+  for (const s of diff.schemas.dropped) finishing.push(`DROP SCHEMA ${q(s)};`);
+  if (finishing.length) {
+    // DuckDB refuses to build an index (CREATE INDEX, or SET NOT NULL on an indexed table) over pending updates.
+    yield line('-- 3. constraints, indexes and views, once the rows are in');
+    yield line('CHECKPOINT;');
+    yield* transaction(finishing);
+  }
+}
+
+function* transaction(statements: string[]): Generator<string> {
+  yield 'BEGIN TRANSACTION;\n';
+  for (const s of statements) yield `${s}\n`;
+  yield 'COMMIT;\n';
 }

@@ -92,17 +92,21 @@ export interface PlannedTable extends TablePair {
   rebuild: boolean;
 }
 
-export interface OpenedDiff {
+/** What a diff says before any table's rows: the sides, how many blocks differ, and objects other than tables. */
+export interface DiffHeader {
   from: DiffSideInfo;
   to: DiffSideInfo;
   blocks: { changed: number; total: number };
   schemas: { added: string[]; dropped: string[] };
   views: ViewChange[];
   indexes: IndexChange[];
-  /** Tables that differ, one at a time; unchanged tables are skipped (and listed in `scan`). */
-  tables(): AsyncGenerator<TableDiffStream>;
-  /** Which tables had their rows read, and which were known unchanged from their blocks; filled as tables() runs. */
+  /** Which tables had their rows read, and which were known unchanged from their blocks. */
   scan: { scanned: string[]; unchangedByBlocks: string[] };
+}
+
+export interface OpenedDiff extends DiffHeader {
+  /** Tables that differ, one at a time; unchanged tables are skipped (and listed in `scan`, which fills as this runs). */
+  tables(): AsyncGenerator<TableDiffStream>;
   /**
    * Every table in scope, paired, with its schema changes, before any row is read: a script that
    * replays the diff makes all its DDL before the first row change (see core/diff/sql-script.ts).
@@ -411,15 +415,8 @@ export interface TableReport extends TableDiffJson {
   changes: RowChangeJson[];
 }
 
-export interface DiffReport {
-  from: DiffSideInfo;
-  to: DiffSideInfo;
-  blocks: { changed: number; total: number };
-  schemas: { added: string[]; dropped: string[] };
-  views: ViewChange[];
-  indexes: IndexChange[];
+export interface DiffReport extends DiffHeader {
   tables: TableReport[];
-  scan: { scanned: string[]; unchangedByBlocks: string[] };
   differences: boolean;
 }
 

@@ -93,8 +93,10 @@ export async function workingCopySide(repo: Repository, db: string, purpose: str
     const before = await settledState(wc);
     const base = await mustGetSnapshot(repo, db, before.base);
     const baseMap = await repo.blockMap(base.blockMap);
-    // Copying the base is the expensive part; it happens outside the lease, when the working copy looks dirty.
-    let copy: string | null = (await wc.matchesStamp(before.stamp)) ? null : await privateCopyOf(repo, base);
+    // Copying the base is the expensive part; it happens outside the lease, when the working copy
+    // looks dirty. One never written since the database was created is its base.
+    const looksClean = (await wc.matchesStamp(before.stamp)) || !(await stat(wc.path).catch(() => null));
+    let copy: string | null = looksClean ? null : await privateCopyOf(repo, base);
     try {
       const outcome = await withWorkingCopyLease(wc, before.branch, purpose, async (state) => {
         if (state.base !== before.base) return 'moved' as const;

@@ -282,7 +282,10 @@ async function planDiff(
       const changedStorage = !from || !to || !(await db.rowsUnchangedByBlocks(from, to, changed));
       return { ...base, status: base.status === 'unchanged' && changedStorage ? 'modified' : base.status };
     }
-    if (from && to && (await db.rowsUnchangedByBlocks(from, to, changed))) {
+    // Shared blocks prove equal stored values, not equal rows after a schema change: a script that
+    // renames a column or rebuilds the table must still write the rows.
+    const prunable = !options.replay || !hasSchemaChanges(schemaChanges);
+    if (from && to && prunable && (await db.rowsUnchangedByBlocks(from, to, changed))) {
       scan.unchangedByBlocks.push(label);
       return { ...base, rows: options.replay ? null : { added: 0, removed: 0, modified: 0 }, compared: 'blocks' };
     }

@@ -149,6 +149,9 @@ describe('diff between snapshots', () => {
        CREATE TABLE uniq (code VARCHAR NOT NULL UNIQUE, qty INTEGER);
        INSERT INTO uniq SELECT 'c' || range, range FROM range(30);
        CREATE TABLE doomed AS SELECT 1 AS one;
+       CREATE TABLE relabelled AS SELECT range AS a, range * 2 AS b FROM range(10);
+       CREATE TABLE keyed_later (id INTEGER NOT NULL, v INTEGER);
+       INSERT INTO keyed_later SELECT range, range FROM range(10);
        CREATE INDEX items_name ON items(name);
        CREATE VIEW cheap AS SELECT * FROM items WHERE price < 10;`);
     await lib.snapshot('A');
@@ -169,6 +172,8 @@ describe('diff between snapshots', () => {
        UPDATE uniq SET qty = -qty WHERE qty % 7 = 0;
        ALTER TABLE uniq ALTER COLUMN qty SET NOT NULL;
        DROP TABLE doomed;
+       ALTER TABLE relabelled RENAME COLUMN b TO c;
+       ALTER TABLE keyed_later ADD PRIMARY KEY (id);
        CREATE SCHEMA sales;
        CREATE TABLE sales.t (k INTEGER PRIMARY KEY, label VARCHAR DEFAULT 'none', CHECK (k > 0));
        INSERT INTO sales.t (k) VALUES (1), (2);
@@ -208,7 +213,7 @@ describe('diff between snapshots', () => {
       // Tables and views, column by column.
       expect(await shape('replayed')).toEqual(await shape('wanted'));
       const tables = (await con.runAndReadAll(`SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'wanted' ORDER BY ALL`)).getRows() as string[][];
-      expect(tables.map((r) => `${r[0]}.${r[1]}`)).toEqual(['main.dups', 'main.items', 'main.newname', 'main.uniq', 'sales.t']);
+      expect(tables.map((r) => `${r[0]}.${r[1]}`)).toEqual(['main.dups', 'main.items', 'main.keyed_later', 'main.newname', 'main.relabelled', 'main.uniq', 'sales.t']);
       for (const [schema, table] of tables) {
         const name = `${quoteIdentifier(schema!)}.${quoteIdentifier(table!)}`;
         for (const [a, b] of [['replayed', 'wanted'], ['wanted', 'replayed']]) {

@@ -165,13 +165,13 @@ export async function diffSides(repo: Repository, args: string[]): Promise<{ fro
   throw new InvalidArgumentError(`diff takes at most three arguments (DB FROM TO), got ${args.length}`);
 }
 
+/** Opens one side; a working copy's base needs the working copy side, opened first, to agree on which base. */
 async function openSide(repo: Repository, spec: SideSpec, workingCopy: DiffSide | null): Promise<DiffSide> {
   await mustHaveDatabase(repo, spec.db);
   if ('rev' in spec) return snapshotSide(repo, await resolveRevision(repo, spec.db, spec.rev));
   if ('workingCopy' in spec) return workingCopySide(repo, spec.db, 'openduck diff (copying the working copy)');
-  // The base as the working copy side saw it under its lease, so both sides agree.
-  const base = workingCopy?.info.db === spec.db ? workingCopy.info.base! : (await new WorkingCopy(repo, spec.db).readState())?.base;
-  if (!base) return snapshotSide(repo, await resolveRevision(repo, spec.db, await new WorkingCopy(repo, spec.db).currentBranch()));
+  const base = workingCopy?.info.db === spec.db ? workingCopy.info.base : undefined;
+  if (!base) throw new Error(`the base of ${spec.db}'s working copy is read with the working copy`);
   const snapshot = await mustGetSnapshot(repo, spec.db, base);
   return snapshotSide(repo, { db: spec.db, snapshot, kind: 'id', name: snapshot.id, text: `${spec.db}@${shortId(snapshot.id)}` });
 }

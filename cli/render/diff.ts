@@ -4,7 +4,6 @@
  * (the shape docs/guides/diff.md documents), or the SQL script that turns one side into the other.
  * Rows are written as they arrive; only per-table summaries are held.
  */
-import { styleText } from 'node:util';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { sqlScript } from '../../core/diff/sql-script.js';
 import { toDisplayText } from '../../core/values.js';
@@ -150,14 +149,18 @@ function rowText(row: RowValues, only: Set<string> | null, highlight: Set<string
     .join('  ');
 }
 
+/** SGR escapes, written out: util.styleText drops them when stdout is not a terminal, even with --color. */
+const sgr = (on: number, off: number) => (s: string) => `\x1b[${on}m${s}\x1b[${off}m`;
+const [RED, GREEN, BOLD] = [sgr(31, 39), sgr(32, 39), sgr(1, 22)];
+
 function changeLines(change: RowChange, t: TableDiffStream, options: RenderOptions): string {
-  const red = (s: string) => (options.color ? styleText('red', s) : s);
-  const green = (s: string) => (options.color ? styleText('green', s) : s);
+  const red = (s: string) => (options.color ? RED(s) : s);
+  const green = (s: string) => (options.color ? GREEN(s) : s);
   const none = new Set<string>();
   if (change.op === 'modified') {
     const changed = new Set(change.changed);
     const only = options.skinny ? new Set([...(t.key ?? []), ...change.changed]) : null;
-    const bold = (paint: (s: string) => string) => (s: string) => (options.color ? styleText('bold', paint(s)) : s);
+    const bold = (paint: (s: string) => string) => (s: string) => (options.color ? BOLD(paint(s)) : s);
     return `< ${rowText(change.old, only, changed, bold(red))}\n> ${rowText(change.new, only, changed, bold(green))}\n`;
   }
   const times = change.count > 1 ? `(×${change.count}) ` : '';

@@ -17,6 +17,7 @@ import type { TableInfo } from './catalog.js';
 import type { DiffSide } from './sides.js';
 import { parenthesized } from './rows.js';
 import { liveRowsFingerprint, readTableStorage, sameSegments, sharesAllBlocks, type TableStorage } from './storage.js';
+import { TableFactsCache } from './table-facts.js';
 
 export const FROM_ALIAS = 'diff_from';
 export const TO_ALIAS = 'diff_to';
@@ -38,11 +39,12 @@ export function changedBlocks(from: BlockMap, to: BlockMap): ChangedBlocks {
 }
 
 export class ComparisonDatabase {
-  private readonly storage = new Map<string, Promise<TableStorage | null>>();
-
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly con: DuckDBConnection,
+    /** A second connection, so both sides' metadata is read in parallel. */
+    private readonly other: DuckDBConnection,
+    private readonly facts: { from: TableFactsCache; to: TableFactsCache },
     private readonly spillDir: string,
   ) {}
 
@@ -52,7 +54,8 @@ export class ComparisonDatabase {
     const spillDir = join(repo.tmpDir, `${process.pid}-diff-${randomBytes(4).toString('hex')}`);
     await mkdir(spillDir, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', instanceOptions({ tempDirectory: spillDir, memoryLimit: options.memoryLimit }));
-    const db = new ComparisonDatabase(instance, await instance.connect(), spillDir);
+    const facts = { from: TableFactsCache.of(repo, from.mapId), to: TableFactsCache.of(repo, to.mapId) };
+    const db = new ComparisonDatabase(instance, await instance.connect(), await instance.connect(), facts, spillDir);
     try {
       if (options.attach ?? true) {
         await from.attach(db.con, FROM_ALIAS);
@@ -71,27 +74,23 @@ export class ComparisonDatabase {
     return [side === 'from' ? FROM_ALIAS : TO_ALIAS, table.schema, table.name].map(quoteIdentifier).join('.');
   }
 
-  tableStorage(side: 'from' | 'to', table: TableInfo): Promise<TableStorage | null> {
+  private connection(side: 'from' | 'to'): DuckDBConnection {
+    return side === 'from' ? this.con : this.other;
+  }
+
+  tableStorage(side: 'from' | 'to', table: TableInfo): Promise<TableStorage | null | undefined> {
     const alias = side === 'from' ? FROM_ALIAS : TO_ALIAS;
-    const key = JSON.stringify([alias, table.schema, table.name]);
-    let p = this.storage.get(key);
-    if (!p) {
-      p = readTableStorage(this.con, alias, table.schema, table.name);
-      this.storage.set(key, p);
-    }
-    return p;
+    return this.facts[side].get(table, 'storage', () => readTableStorage(this.connection(side), alias, table.schema, table.name));
+  }
+
+  private liveRows(side: 'from' | 'to', table: TableInfo): Promise<string | undefined> {
+    return this.facts[side].get(table, 'live', () => liveRowsFingerprint(this.connection(side), this.relation(side, table)));
   }
 
   /** Both tables are stored in the same segments (whatever their blocks now hold). */
   async sameSegments(from: TableInfo, to: TableInfo): Promise<boolean> {
-    const [a, b] = [await this.tableStorage('from', from), await this.tableStorage('to', to)];
+    const [a, b] = await Promise.all([this.tableStorage('from', from), this.tableStorage('to', to)]);
     return !!a && !!b && a.segments > 0 && sameSegments(a, b);
-  }
-
-  /** Same segments, none in a changed block; deleted rows may still differ (see storage.ts). */
-  private async sharesAllBlocksOf(from: TableInfo, to: TableInfo, changed: ChangedBlocks): Promise<boolean> {
-    const [a, b] = [await this.tableStorage('from', from), await this.tableStorage('to', to)];
-    return !!a && !!b && sharesAllBlocks(a, b, changed.chunks);
   }
 
   /**
@@ -99,8 +98,9 @@ export class ComparisonDatabase {
    * changed block, and the same live rows (see storage.ts). False means "compare the rows".
    */
   async rowsUnchangedByBlocks(from: TableInfo, to: TableInfo, changed: ChangedBlocks): Promise<boolean> {
-    if (!(await this.sharesAllBlocksOf(from, to, changed))) return false;
-    const [x, y] = [await liveRowsFingerprint(this.con, this.relation('from', from)), await liveRowsFingerprint(this.con, this.relation('to', to))];
+    const [a, b] = await Promise.all([this.tableStorage('from', from), this.tableStorage('to', to)]);
+    if (!a || !b || !sharesAllBlocks(a, b, changed.chunks)) return false;
+    const [x, y] = await Promise.all([this.liveRows('from', from), this.liveRows('to', to)]);
     return x === y;
   }
 
@@ -133,7 +133,11 @@ export class ComparisonDatabase {
   async close(): Promise<void> {
     try {
       this.con.closeSync();
+      this.other.closeSync();
       this.instance.closeSync();
+      // What was learnt is kept even when the diff failed part-way: it is true of the snapshot.
+      await this.facts.from.save();
+      await this.facts.to.save();
     } finally {
       await rm(this.spillDir, { recursive: true, force: true });
     }

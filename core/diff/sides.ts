@@ -47,6 +47,8 @@ export interface DiffSideInfo {
 
 export interface DiffSide {
   info: DiffSideInfo;
+  /** The id of the block map the side's content has; null for a dirty working copy (its content has no map object). */
+  mapId: string | null;
   /** Describes the side's file chunk by chunk (a dirty working copy's changed chunks are in no layer). */
   map: BlockMap;
   /** Attaches the side's file read-only to `con` under `alias`. */
@@ -59,6 +61,7 @@ export async function snapshotSide(repo: Repository, resolved: ResolvedRef): Pro
   const { snapshot } = resolved;
   return {
     info: { ref: resolved.text, db: resolved.db, workingCopy: false, snapshot: snapshot.id },
+    mapId: snapshot.blockMap,
     map: await repo.blockMap(snapshot.blockMap),
     attach: (con, alias) => attachSnapshot(repo, snapshot, con, alias),
     release: async () => undefined,
@@ -116,11 +119,11 @@ export async function workingCopySide(repo: Repository, db: string, purpose: str
       if (outcome === 'clean') {
         if (copy) await removePrivateCopy(copy);
         copy = null;
-        return { info, map: baseMap, attach: (con, alias) => attachSnapshot(repo, base, con, alias), release: async () => undefined };
+        return { info, mapId: base.blockMap, map: baseMap, attach: (con, alias) => attachSnapshot(repo, base, con, alias), release: async () => undefined };
       }
       const path = copy!;
       copy = null;
-      return { info, map: outcome.map, attach: (con, alias) => attachReadOnly(con, path, alias), release: () => removePrivateCopy(path) };
+      return { info, mapId: null, map: outcome.map, attach: (con, alias) => attachReadOnly(con, path, alias), release: () => removePrivateCopy(path) };
     } catch (err) {
       if (copy) await removePrivateCopy(copy);
       throw err;
@@ -149,6 +152,7 @@ async function copyChangesOnto(wc: WorkingCopy, baseMap: BlockMap, copy: string)
 export function workingCopyInPlace(wc: WorkingCopy, state: WorkingCopyState, map: BlockMap): DiffSide {
   return {
     info: { ref: wc.db, db: wc.db, workingCopy: true, snapshot: null, branch: state.branch, base: state.base },
+    mapId: null,
     map,
     attach: (con, alias) => attachReadOnly(con, wc.path, alias),
     release: async () => undefined,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,9 @@ describe('diff between snapshots', () => {
     const skinny = await run('diff', 'shop@main~1', 'shop@main', '--table', 'orders', '--where', 'id = 500', '--skinny');
     expect(skinny.stdout).toMatch(/^< id=500 {2}amount=15$/m);
     expect(skinny.stdout).toMatch(/^> id=500 {2}amount=1015$/m);
+    // --color (the default on a terminal) highlights the changed values of a modified row.
+    const colored = await run('diff', 'shop@main~1', 'shop@main', '--table', 'orders', '--where', 'id = 500', '--color');
+    expect(colored.stdout).toMatch(/^< id=500 {2}\x1b\[[\d;]+m(\x1b\[[\d;]+m)?amount=15\x1b\[[\d;]+m(\x1b\[[\d;]+m)? {2}status="open"$/m);
     // --where filters both sides.
     const some = byName(await diffJson(run, 'shop@main~1', 'shop@main', '--table', 'orders', '--where', 'id BETWEEN 500 AND 509 OR id >= 1095'));
     expect(some.orders.rows).toEqual({ added: 5, removed: 0, modified: 10 });
@@ -234,7 +237,7 @@ describe('diff between snapshots', () => {
   });
 
   it('does not read tables whose blocks are all shared, and still sees deletes and renames', async () => {
-    const { run, lib } = await repository();
+    const { dir, run, lib } = await repository();
     await lib.sql(`CREATE TABLE big AS SELECT range AS id, md5(range::VARCHAR) AS h FROM range(400000);
        CREATE TABLE small (id INTEGER PRIMARY KEY, v VARCHAR);
        INSERT INTO small SELECT range, 'v' || range FROM range(100);`);
@@ -245,6 +248,12 @@ describe('diff between snapshots', () => {
     expect(d.scan).toEqual({ scanned: ['small'], unchangedByBlocks: ['big'] });
     expect(byName(d).small.rows).toEqual({ added: 0, removed: 0, modified: 1 });
     expect(d.tables).toHaveLength(1);
+    // What was learnt about each snapshot's tables is kept; a damaged record is learnt again.
+    const factsDir = join(dir, '.openduck', 'cache', 'diff');
+    const facts = await readdir(factsDir);
+    expect(facts).toHaveLength(2);
+    for (const f of facts) await writeFile(join(factsDir, f), '{"format":1,"tables":');
+    expect(await diffJson(run, 'shop@main~1', 'shop@main', '--stat')).toEqual(d);
 
     // A DELETE changes only DuckDB's delete markers, in shared metadata blocks: still found.
     await lib.sql('DELETE FROM big WHERE id = 123456');

@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Repository } from '../../core/repository.js';
 import { checkout, createBranch } from '../../core/verbs/branch.js';
-import { query } from '../../core/verbs/query.js';
+import { query, QuerySession } from '../../core/verbs/query.js';
 import { createSnapshot } from '../../core/verbs/snapshot.js';
 import { resolveRef } from '../../core/refs.js';
 import { materializeSnapshot } from '../../core/snapshot-cache.js';
@@ -310,6 +310,13 @@ describe('status and diff of the working copy', () => {
     // A ref against the working copy: the same changes.
     expect((await diffJson(run, 'shop@main')).tables).toEqual(wc.tables);
     expect(await fingerprint()).toEqual(before);
+    // While a writer holds the working copy, status says who, and does not wait for it to finish.
+    const writing = await QuerySession.open(lib.repo, 'shop', { purpose: 'openduck query' });
+    try {
+      expect(await statusOf()).toMatchObject({ workingCopy: 'busy', writer: expect.stringContaining(`pid ${process.pid} `) });
+    } finally {
+      await writing.close();
+    }
 
     // A diff stalled on its output (megabytes of JSON nobody reads yet) holds neither the lease nor
     // the file: a writer goes ahead, and the diff shows the working copy as it was when it started.

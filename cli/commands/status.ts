@@ -46,7 +46,7 @@ function describe(d: DatabaseStatus): string {
       lines.push(`  an interrupted checkout or snapshot; any write (e.g. openduck snapshot create ${d.db}) finishes it`);
       break;
     case 'dirty':
-      lines.push(`  unsnapshotted changes (${d.blocksChanged} block${d.blocksChanged === 1 ? '' : 's'}):`);
+      lines.push(`  unsnapshotted changes (${d.blocksChanged} block${d.blocksChanged === 1 ? '' : 's'}${d.walPending ? ', and a WAL left by an interrupted write' : ''}):`);
       if (d.changes.length) lines.push(columns(d.changes.map((c) => [`    ${c.change}:`, `${c.kind === 'view' ? 'view ' : ''}${c.schema === 'main' ? c.name : `${c.schema}.${c.name}`}`])));
       else lines.push('    (no table or view changed; the file was rewritten)');
       lines.push(`  (openduck diff ${d.db} shows them; openduck snapshot create ${d.db} records them)`);

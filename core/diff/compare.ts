@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { changedBetween } from '../blocks.js';
 import { instanceOptions, sandbox } from '../duckdb-session.js';
+import { removeStaleStagingFiles } from '../fs-util.js';
 import { InvalidArgumentError } from '../errors.js';
 import { blockMapLayout, type BlockMap } from '../format/block-map.js';
 import type { Repository } from '../repository.js';
@@ -53,6 +54,8 @@ export class ComparisonDatabase {
     // Named <pid>-… so that a killed process's spill folder is removed by the next seal.
     const spillDir = join(repo.tmpDir, `${process.pid}-diff-${randomBytes(4).toString('hex')}`);
     await mkdir(spillDir, { recursive: true });
+    // A diff killed mid-output (a closed pipe) leaves its spill folder and working copy copy behind.
+    await removeStaleStagingFiles(repo.tmpDir);
     const instance = await DuckDBInstance.create(':memory:', instanceOptions({ tempDirectory: spillDir, memoryLimit: options.memoryLimit }));
     const facts = { from: TableFactsCache.of(repo, from.mapId), to: TableFactsCache.of(repo, to.mapId) };
     const db = new ComparisonDatabase(instance, await instance.connect(), await instance.connect(), facts, spillDir);

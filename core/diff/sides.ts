@@ -49,6 +49,8 @@ export interface DiffSide {
   info: DiffSideInfo;
   /** The id of the block map the side's content has; null for a dirty working copy (its content has no map object). */
   mapId: string | null;
+  /** A WAL comes with the file (left by a write that was killed): the blocks alone do not say all that changed. */
+  hasWal: boolean;
   /** Describes the side's file chunk by chunk (a dirty working copy's changed chunks are in no layer). */
   map: BlockMap;
   /** Attaches the side's file read-only to `con` under `alias`. */
@@ -62,6 +64,7 @@ export async function snapshotSide(repo: Repository, resolved: ResolvedRef): Pro
   return {
     info: { ref: resolved.text, db: resolved.db, workingCopy: false, snapshot: snapshot.id },
     mapId: snapshot.blockMap,
+    hasWal: false,
     map: await repo.blockMap(snapshot.blockMap),
     attach: (con, alias) => attachSnapshot(repo, snapshot, con, alias),
     release: async () => undefined,
@@ -119,11 +122,11 @@ export async function workingCopySide(repo: Repository, db: string, purpose: str
       if (outcome === 'clean') {
         if (copy) await removePrivateCopy(copy);
         copy = null;
-        return { info, mapId: base.blockMap, map: baseMap, attach: (con, alias) => attachSnapshot(repo, base, con, alias), release: async () => undefined };
+        return { info, mapId: base.blockMap, hasWal: false, map: baseMap, attach: (con, alias) => attachSnapshot(repo, base, con, alias), release: async () => undefined };
       }
       const path = copy!;
       copy = null;
-      return { info, mapId: null, map: outcome.map, attach: (con, alias) => attachReadOnly(con, path, alias), release: () => removePrivateCopy(path) };
+      return { info, mapId: null, hasWal: outcome.hasWal, map: outcome.map, attach: (con, alias) => attachReadOnly(con, path, alias), release: () => removePrivateCopy(path) };
     } catch (err) {
       if (copy) await removePrivateCopy(copy);
       throw err;
@@ -147,13 +150,14 @@ async function copyChangesOnto(wc: WorkingCopy, baseMap: BlockMap, copy: string)
 
 /**
  * The working copy's own file, attached read-only where it is: only while its lease is held (see
- * `withWorkingCopyLease`), since a writer could change it otherwise. `map` comes from `scanWorkingCopy`.
+ * `withWorkingCopyLease`), since a writer could change it otherwise.
  */
-export function workingCopyInPlace(wc: WorkingCopy, state: WorkingCopyState, map: BlockMap): DiffSide {
+export function workingCopyInPlace(wc: WorkingCopy, state: WorkingCopyState, scan: WorkingCopyScan): DiffSide {
   return {
     info: { ref: wc.db, db: wc.db, workingCopy: true, snapshot: null, branch: state.branch, base: state.base },
     mapId: null,
-    map,
+    hasWal: scan.hasWal,
+    map: scan.map,
     attach: (con, alias) => attachReadOnly(con, wc.path, alias),
     release: async () => undefined,
   };

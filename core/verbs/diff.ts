@@ -216,7 +216,7 @@ export async function openDiff(repo: Repository, args: string[], options: DiffOp
 export async function compareSides(repo: Repository, from: DiffSide, to: DiffSide, options: DiffOptions = {}): Promise<OpenedDiff> {
   const changed = changedBlocks(from.map, to.map);
   // Identical files need neither to be opened (nor assembled from their layers).
-  const identical = changed.changed === 0 && from.map.fileSize === to.map.fileSize;
+  const identical = changed.changed === 0 && from.map.fileSize === to.map.fileSize && !from.hasWal && !to.hasWal;
   const comparison = await ComparisonDatabase.open(repo, from, to, { attach: !identical });
   try {
     return await planDiff(comparison, from, to, changed, identical, options, () => comparison.close());

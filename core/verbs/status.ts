@@ -55,6 +55,8 @@ export interface DatabaseStatus {
   changes: ObjectStatusEntry[];
   /** Chunks of the file that differ from the base (0 when clean). */
   blocksChanged: number;
+  /** A WAL beside the file holds writes not yet in it (left by a killed write; the next write folds it in). */
+  walPending: boolean;
   /** Ahead/behind a remote branch; null until sync exists. */
   upstream: UpstreamStatus | null;
 }
@@ -96,6 +98,7 @@ async function databaseStatus(repo: Repository, db: string): Promise<DatabaseSta
       writer: null,
       changes: [],
       blocksChanged: 0,
+      walPending: false,
       upstream: await upstreamStatus(repo, db, branch),
     };
     if (state?.move) return { ...entry, workingCopy: 'interrupted' };
@@ -116,12 +119,12 @@ async function databaseStatus(repo: Repository, db: string): Promise<DatabaseSta
           if (now.base !== state.base) return 'moved' as const;
           const scan = await scanWorkingCopy(wc, baseSide.map);
           if (scan.clean) return entry;
-          const compared = await compareSides(repo, baseSide, workingCopyInPlace(wc, now, scan.map), { blocksOnly: true });
+          const compared = await compareSides(repo, baseSide, workingCopyInPlace(wc, now, scan), { blocksOnly: true });
           try {
             const changes: ObjectStatusEntry[] = [];
             for await (const t of compared.tables()) changes.push({ kind: 'table', schema: t.schema, name: t.name, change: t.status as ObjectStatusEntry['change'] });
             for (const v of compared.views) changes.push({ kind: 'view', schema: v.schema, name: v.name, change: v.status });
-            return { ...entry, workingCopy: 'dirty' as const, changes, blocksChanged: compared.blocks.changed };
+            return { ...entry, workingCopy: 'dirty' as const, changes, blocksChanged: compared.blocks.changed, walPending: scan.hasWal };
           } finally {
             await compared.close();
           }

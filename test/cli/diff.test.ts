@@ -11,7 +11,8 @@ import { resolveRef } from '../../core/refs.js';
 import { materializeSnapshot } from '../../core/snapshot-cache.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/sql.js';
 import { spawn } from 'node:child_process';
-import { BIN, cliRepository, expectOneLineError } from '../helpers.js';
+import { execa } from 'execa';
+import { BIN, PROJECT_ROOT, cliRepository, expectOneLineError } from '../helpers.js';
 
 type Run = Awaited<ReturnType<typeof cliRepository>>['run'];
 
@@ -338,5 +339,20 @@ describe('status and diff of the working copy', () => {
     const after = await run('diff', 'shop', '--format', 'json');
     expect(after.exitCode).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({ differences: false, tables: [] });
+
+    // A write killed before its checkpoint leaves a WAL and an unchanged file: still a change.
+    const killedWriter = `
+      const { DuckDBInstance } = await import(${JSON.stringify(join(PROJECT_ROOT, 'node_modules', '@duckdb', 'node-api', 'lib', 'index.js'))});
+      const con = await (await DuckDBInstance.create(':memory:')).connect();
+      await con.run(${JSON.stringify(`ATTACH ${quoteLiteral(wcFile)} AS shop`)});
+      await con.run("SET checkpoint_threshold = '1GB'");
+      await con.run('INSERT INTO shop.extra VALUES (44)');
+      process.exit(0);`;
+    const killed = await execa('node', ['--input-type=module', '-e', killedWriter], { reject: false });
+    expect(killed.exitCode, String(killed.stderr)).toBe(0);
+    const withWal = await fingerprint();
+    expect(await statusOf()).toMatchObject({ workingCopy: 'dirty', walPending: true, changes: [{ kind: 'table', name: 'extra', change: 'modified' }] });
+    expect(byName(await diffJson(run, 'shop')).extra.changes).toEqual([{ op: 'added', count: 1, row: { answer: 44 } }]);
+    expect(await fingerprint()).toEqual(withWal);
   });
 });

@@ -1,5 +1,6 @@
 import { branchCreate } from './branch-create.js';
 import { checkoutAdjacent } from './checkout.js';
+import { diffStatScenario } from './diff-stat.js';
 import { firstSnapshot } from './first-snapshot.js';
 import { queryLatency } from './query-latency.js';
 import { remoteScan } from './remote-scan.js';
@@ -8,7 +9,7 @@ import { streamMemory } from './stream-memory.js';
 import type { RemoteScenario, Scenario } from '../types.js';
 
 /** Run in this order against each fixture; see Scenario for what each must leave behind. */
-export const scenarios: Scenario[] = [firstSnapshot, snapshotCreate, branchCreate, checkoutAdjacent];
+export const scenarios: Scenario[] = [firstSnapshot, snapshotCreate, branchCreate, checkoutAdjacent, diffStatScenario];
 
 /** Run in this order against the remote fixture, through one `openduck serve` child process. */
 export const remoteScenarios: RemoteScenario[] = [remoteScan, queryLatency, streamMemory];

@@ -97,9 +97,9 @@ export async function runDemo(print: Print, parent?: string): Promise<DemoResult
     print(`[main ${shortId(october.id)}] October orders (${october.blocksChanged} blocks changed)`);
 
     step('diff shop main discount --stat');
-    const d = await diff(repo, 'shop', 'main', 'discount');
-    print(`${shortId(d.from)}..${shortId(d.to)}: ${d.blocksChanged} of ${d.blocksTotal} blocks differ`);
-    print(columns(d.tables.filter((x) => x.change !== 'unchanged').map((t) => [`  ${t.change}`, t.table, `+${t.rowsAdded}`, `-${t.rowsRemoved}`])));
+    const d = await diff(repo, ['shop', 'main', 'discount'], { countsOnly: true });
+    print(`diff ${d.from.ref} ${d.to.ref}: ${d.blocks.changed} of ${d.blocks.total} blocks differ`);
+    print(columns(d.tables.map((t) => [`  ${t.name}`, t.status, `+${t.rows?.added ?? 0}`, `-${t.rows?.removed ?? 0}`, `~${t.rows?.modified ?? 0}`])));
 
     step(`query --db shop@main "SELECT category, round(sum(price * qty), 2) AS revenue FROM orders JOIN products USING (pid) GROUP BY 1 ORDER BY 1"`);
     await show('shop@main', 'SELECT category, round(sum(price * qty), 2) AS revenue FROM orders JOIN products USING (pid) GROUP BY 1 ORDER BY 1');

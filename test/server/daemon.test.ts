@@ -28,7 +28,7 @@ describe('openduck daemon', () => {
     expect(expectOneLineError(await run('daemon', 'start', '--listen', '127.0.0.1:0'))).toMatch(/already exists.*pid/);
 
     // Local clients find the daemon's endpoint and token by themselves.
-    const ok = await run('status');
+    const ok = await run('server', 'status');
     expect(ok.stdout).toMatch(/^OK /);
 
     // A long write through the daemon; a local writer meanwhile is refused, naming the daemon.

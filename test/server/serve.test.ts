@@ -248,10 +248,15 @@ describe('openduck serve', () => {
     }
   });
 
-  it('status reports OK with timings, or UNREACHABLE with exit 1', async () => {
-    const ok = await remote('status');
+  it('server status reports OK with timings, or UNREACHABLE with exit 1; status --endpoint is the same check', async () => {
+    const ok = await remote('server', 'status');
     expect(ok.exitCode).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`^OK ${server.endpoint.replace('.', '\\.')} connect=\\d+\\.\\dms query=\\d+\\.\\dms\\n$`));
+    const json = JSON.parse((await remote('server', 'status', '--json')).stdout);
+    expect(json).toMatchObject({ ok: true, endpoint: server.endpoint });
+    // Milliseconds to a tenth: finer digits are noise.
+    for (const ms of [json.connectMs, json.queryMs]) expect(Math.round(ms * 10) / 10).toBe(ms);
+    expect((await cli(['status', '--endpoint', server.endpoint], { cwd: repo.dir })).stdout).toMatch(/^OK /);
     const down = await cli(['status', '--endpoint', '127.0.0.1:1'], { cwd: repo.dir });
     expect(down.exitCode).toBe(1);
     expect(down.stdout).toMatch(/^UNREACHABLE 127\.0\.0\.1:1/);

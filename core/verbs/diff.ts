@@ -1,12 +1,10 @@
 import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { blockMapLayout } from '../format/block-map.js';
-import { InvalidArgumentError } from '../errors.js';
-import { parseRef, resolveRef, type ResolvedRef } from '../refs.js';
+import { resolveRefIn } from '../refs.js';
 import type { Repository } from '../repository.js';
 import { materializeSnapshot } from '../snapshot-cache.js';
 import { quoteIdentifier, quoteLiteral } from '../sql.js';
 import { toJsonValue } from '../values.js';
-import { WorkingCopy } from '../working-copy.js';
 import { mustHaveDatabase } from './common.js';
 
 export type TableChange = 'added' | 'dropped' | 'modified' | 'schema' | 'unchanged';
@@ -49,13 +47,7 @@ interface Column {
  */
 export async function diff(repo: Repository, db: string, fromRev: string, toRev: string, options: DiffOptions = {}): Promise<DiffResult> {
   await mustHaveDatabase(repo, db);
-  const current = await new WorkingCopy(repo, db).currentBranch();
-  const resolve = (rev: string): Promise<ResolvedRef> => {
-    const parsed = parseRef(rev.includes('@') ? rev : `${db}@${rev}`);
-    if (parsed.db !== db) throw new InvalidArgumentError(`ref ${rev} names database ${parsed.db}, not ${db}`);
-    return resolveRef(repo, parsed, current);
-  };
-  const [from, to] = [await resolve(fromRev), await resolve(toRev)];
+  const [from, to] = [await resolveRefIn(repo, db, fromRev), await resolveRefIn(repo, db, toRev)];
   const [fromMap, toMap] = [await repo.blockMap(from.snapshot.blockMap), await repo.blockMap(to.snapshot.blockMap)];
   const total = Math.max(blockMapLayout(fromMap).chunkCount, blockMapLayout(toMap).chunkCount);
   let blocksChanged = 0;

@@ -63,10 +63,15 @@ export class Repository {
     readonly objects: ObjectStore,
   ) {}
 
-  /** Creates a repository at `dir` (default ./.openduck). Refuses to re-initialise. */
+  /**
+   * Creates a repository at `dir` (default ./.openduck). Refuses to re-initialise, and refuses a
+   * folder holding a repository in `.openduck`: discovery accepts that folder as the repository,
+   * so a new one there would hide the old one.
+   */
   static async init(dir?: string): Promise<Repository> {
     const root = resolve(dir ?? REPOSITORY_DIR);
     if (await isRepository(root)) throw new AlreadyExistsError('repository', root);
+    if (await isRepository(join(root, REPOSITORY_DIR))) throw new AlreadyExistsError('repository', join(root, REPOSITORY_DIR));
     for (const sub of ['objects', 'workdirs', 'cache/snapshots', 'tmp']) await mkdir(join(root, sub), { recursive: true });
     await writeFile(join(root, CONFIG_FILE), DEFAULT_CONFIG, { flag: 'wx' }).catch((err) => {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError('repository', root);

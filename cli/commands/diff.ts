@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { diff } from '../../core/verbs/diff.js';
-import { columns, shortId } from '../render/format.js';
+import { diffLines } from '../render/reports.js';
 
 export default class Diff extends OpenDuckCommand {
   static override summary = 'Show what changed between two snapshots, table by table and row by row';
@@ -21,18 +21,7 @@ export default class Diff extends OpenDuckCommand {
   async run() {
     const { args, flags } = await this.parse(Diff);
     const r = await diff(await this.openRepository(flags), args.db, args.from, args.to, { sampleRows: flags.stat ? 0 : flags.rows });
-    this.log(`diff ${r.db} ${shortId(r.from)}..${shortId(r.to)}: ${r.blocksChanged} of ${r.blocksTotal} blocks differ`);
-    // DuckDB's default schema is implied, as in its own output.
-    const name = (t: { schema: string; table: string }) => (t.schema === 'main' ? t.table : `${t.schema}.${t.table}`);
-    const changed = r.tables.filter((t) => t.change !== 'unchanged');
-    if (changed.length === 0) this.log('no table changes');
-    else this.log(columns(changed.map((t) => [`  ${t.change}`, name(t), `+${t.rowsAdded}`, `-${t.rowsRemoved}`])));
-    for (const t of changed) {
-      if (!t.added?.length && !t.removed?.length) continue;
-      this.log(`\n${name(t)}:`);
-      for (const row of t.removed ?? []) this.log(`- ${JSON.stringify(row)}`);
-      for (const row of t.added ?? []) this.log(`+ ${JSON.stringify(row)}`);
-    }
+    for (const line of diffLines(r)) this.log(line);
     return r;
   }
 }

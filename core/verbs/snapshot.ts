@@ -6,7 +6,7 @@ import type { Repository } from '../repository.js';
 import { putSnapshotRecord, sealFile } from '../seal.js';
 import { SNAPSHOT_RECORD_FORMAT, type SnapshotRecord } from '../format/snapshot-record.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
-import { lockWorkingCopy } from '../working-copy.js';
+import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
 import { blockMapLayout } from '../format/block-map.js';
 import type { ProgressSink } from '../progress.js';
 
@@ -84,17 +84,21 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
 export interface SnapshotInfo extends SnapshotRow {
   branches: string[];
   tags: string[];
+  /** Set on the snapshot the working copy's branch points at: that branch's name (git's `HEAD -> main`). */
+  currentBranch?: string;
 }
 
-/** Adds the branches and tags that point at each snapshot. */
+/** Adds the branches and tags that point at each snapshot, and marks the working copy's branch. */
 export async function decorate(repo: Repository, db: string, rows: SnapshotRow[]): Promise<SnapshotInfo[]> {
   const branches = await repo.metadata.listBranches(db);
   const tags = await repo.metadata.listTags(db);
-  return rows.map((s) => ({
-    ...s,
-    branches: branches.filter((b) => b.head === s.id).map((b) => b.name),
-    tags: tags.filter((t) => t.snapshot === s.id).map((t) => t.name),
-  }));
+  const current = await new WorkingCopy(repo, db).currentBranch();
+  return rows.map((s) => {
+    const here = branches.filter((b) => b.head === s.id).map((b) => b.name);
+    const info: SnapshotInfo = { ...s, branches: here, tags: tags.filter((t) => t.snapshot === s.id).map((t) => t.name) };
+    if (here.includes(current)) info.currentBranch = current;
+    return info;
+  });
 }
 
 export interface HistoryOptions {

@@ -1,25 +1,24 @@
 import { Args, Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../../base-command.js';
 import { deleteBranch } from '../../../core/verbs/branch.js';
-import { shortId } from '../../render/format.js';
+import { branchDeleted } from '../../render/reports.js';
 
 export default class BranchDelete extends OpenDuckCommand {
   static override summary = 'Delete a branch (not the current one)';
   static override description =
-    'Like git branch -d, refuses when snapshots would be left that no other branch or tag reaches, and says how many; --force deletes it anyway.';
+    'Like git branch -d, refuses when that would leave snapshots that no other branch or tag reaches, and says how many; --force deletes it anyway.';
   static override examples = ['<%= config.bin %> branch delete shop experiment', '<%= config.bin %> branch delete shop experiment --force'];
   static override enableJsonFlag = true;
   static override args = {
     db: Args.string({ required: true, description: 'database name' }),
     name: Args.string({ required: true, description: 'branch to delete' }),
   };
-  static override flags = { force: Flags.boolean({ description: 'delete even if its snapshots become unreachable' }) };
+  static override flags = { force: Flags.boolean({ description: 'delete it even if its snapshots become unreachable' }) };
 
   async run() {
     const { args, flags } = await this.parse(BranchDelete);
     const r = await deleteBranch(await this.openRepository(flags), args.db, args.name, { force: flags.force });
-    const lost = r.unreachable ? `; ${r.unreachable} snapshot${r.unreachable === 1 ? '' : 's'} no longer reachable` : '';
-    this.log(`Deleted branch ${r.db}@${r.name} (was ${shortId(r.head)}${lost})`);
+    this.log(branchDeleted(r));
     return r;
   }
 }

@@ -1,6 +1,6 @@
 import { OpenDuckCommand } from '../../base-command.js';
 import { listDatabases } from '../../../core/verbs/database.js';
-import { columns, formatTime } from '../../render/format.js';
+import { databaseList } from '../../render/reports.js';
 
 export default class DbList extends OpenDuckCommand {
   static override summary = 'List databases';
@@ -10,14 +10,7 @@ export default class DbList extends OpenDuckCommand {
   async run() {
     const { flags } = await this.parse(DbList);
     const dbs = await listDatabases(await this.openRepository(flags));
-    if (dbs.length === 0) this.log('no databases (create one with openduck db create NAME)');
-    else
-      this.log(
-        columns(
-          dbs.map((d) => [d.name, d.currentBranch, String(d.branches), String(d.snapshots), formatTime(d.createdAt)]),
-          ['NAME', 'BRANCH', 'BRANCHES', 'SNAPSHOTS', 'CREATED'],
-        ),
-      );
+    this.log(databaseList(dbs));
     return dbs;
   }
 }

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { OpenDuckCommand } from '../../base-command.js';
 import { listTags } from '../../../core/verbs/tag.js';
-import { columns, formatTime, shortId } from '../../render/format.js';
+import { tagList } from '../../render/reports.js';
 
 export default class TagList extends OpenDuckCommand {
   static override summary = 'List tags';
@@ -12,7 +12,7 @@ export default class TagList extends OpenDuckCommand {
   async run() {
     const { args, flags } = await this.parse(TagList);
     const tags = await listTags(await this.openRepository(flags), args.db);
-    if (tags.length) this.log(columns(tags.map((t) => [t.name, shortId(t.snapshot), formatTime(t.createdAt)])));
+    if (tags.length) this.log(tagList(tags));
     return tags;
   }
 }

@@ -16,10 +16,17 @@ export abstract class OpenDuckCommand extends Command {
     debug: Flags.boolean({ description: 'show stack traces on errors', helpGroup: 'GLOBAL' }),
   };
 
+  /**
+   * Read-only commands that finish in moments set this: they open the metadata store once and
+   * hold it to the end. Others let it close when idle, so other processes can use it meanwhile.
+   */
+  static readonly holdsMetadata: boolean = false;
+
   private repository: Repository | null = null;
 
   protected async openRepository(flags: { repo?: string }): Promise<Repository> {
-    this.repository = await Repository.open({ repo: flags.repo });
+    const holdMetadata = (this.constructor as typeof OpenDuckCommand).holdsMetadata;
+    this.repository = await Repository.open({ repo: flags.repo, holdMetadata });
     return this.repository;
   }
 

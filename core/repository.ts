@@ -40,6 +40,11 @@ export interface OpenOptions {
   cwd?: string;
   metadata?: MetadataStore;
   objects?: ObjectStore;
+  /**
+   * Keep the embedded metadata file open until close() instead of closing it when idle: for a
+   * short read-only command, so it opens the file once however its reads are spaced.
+   */
+  holdMetadata?: boolean;
 }
 
 const DEFAULT_CONFIG = `# OpenDuck repository settings
@@ -90,7 +95,7 @@ export class Repository {
 
   private static async at(root: string, options: OpenOptions = {}): Promise<Repository> {
     const config = await readConfig(join(root, CONFIG_FILE));
-    const metadata = options.metadata ?? new DuckDBMetadataStore(join(root, METADATA_FILE));
+    const metadata = options.metadata ?? new DuckDBMetadataStore(join(root, METADATA_FILE), options.holdMetadata ? { idleCloseMs: Infinity } : {});
     const objects = options.objects ?? new LocalObjectStore(join(root, 'objects'), join(root, 'tmp'));
     return new Repository(root, config, metadata, objects);
   }

@@ -14,6 +14,7 @@ export default class Log extends OpenDuckCommand {
     '<%= config.bin %> log shop --branch experiment -n 5 --json',
   ];
   static override enableJsonFlag = true;
+  static override readonly holdsMetadata = true;
   static override args = { ref: Args.string({ required: true, description: 'DB, or DB@REF to start from another ref' }) };
   static override flags = {
     branch: Flags.string({ char: 'b', description: "where to start within DB: a branch or any ref (default: the working copy's branch)" }),

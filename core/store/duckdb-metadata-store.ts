@@ -29,7 +29,8 @@ export interface DuckDBMetadataStoreOptions {
   lockWaitMs?: number;
   /**
    * How long the file stays open after the last operation. Operations in quick succession (one
-   * command's worth) share one open; an idle store lets other processes in.
+   * command's worth) share one open; an idle store lets other processes in. Infinity keeps it open
+   * until close(): for a short read-only command, whose operations must not pay a reopen each.
    */
   idleCloseMs?: number;
 }
@@ -73,6 +74,7 @@ export class DuckDBMetadataStore implements MetadataStore {
 
   private scheduleIdleClose(): void {
     if (this.idleCloseMs <= 0) return this.closeNow();
+    if (this.idleCloseMs === Infinity) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (this.pending === 0) this.closeNow();

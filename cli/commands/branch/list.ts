@@ -7,6 +7,7 @@ export default class BranchList extends OpenDuckCommand {
   static override summary = 'List branches; * marks the working copy’s';
   static override examples = ['<%= config.bin %> branch list shop'];
   static override enableJsonFlag = true;
+  static override readonly holdsMetadata = true;
   static override args = { db: Args.string({ required: true, description: 'database name' }) };
 
   async run() {

@@ -6,6 +6,7 @@ export default class DbList extends OpenDuckCommand {
   static override summary = 'List databases';
   static override examples = ['<%= config.bin %> db list', '<%= config.bin %> db list --json'];
   static override enableJsonFlag = true;
+  static override readonly holdsMetadata = true;
 
   async run() {
     const { flags } = await this.parse(DbList);

@@ -9,6 +9,7 @@ export default class SnapshotList extends OpenDuckCommand {
   static override description = `The ref is DB@REF, or DB with --branch, or DB alone for HEAD (the working copy's branch). ${REF_HELP}`;
   static override examples = ['<%= config.bin %> snapshot list shop', '<%= config.bin %> snapshot list shop@experiment --json', '<%= config.bin %> snapshot list shop --branch experiment -n 3'];
   static override enableJsonFlag = true;
+  static override readonly holdsMetadata = true;
   static override args = { ref: Args.string({ required: true, description: 'DB, or DB@REF' }) };
   static override flags = {
     branch: Flags.string({ char: 'b', description: "where to start within DB: a branch or any ref (default: the working copy's branch)" }),

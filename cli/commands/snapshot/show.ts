@@ -10,6 +10,7 @@ export default class SnapshotShow extends OpenDuckCommand {
   static override description = `The snapshot is DB@REF, or DB REF, or DB alone for HEAD (the working copy's branch head). ${REF_HELP}`;
   static override examples = ['<%= config.bin %> snapshot show shop@main', '<%= config.bin %> snapshot show shop main~1', '<%= config.bin %> snapshot show shop@3f2a9c1 --json'];
   static override enableJsonFlag = true;
+  static override readonly holdsMetadata = true;
   static override args = {
     db: Args.string({ required: true, description: 'DB, or DB@REF' }),
     ref: Args.string({ description: 'a ref within DB (unless given as DB@REF)' }),

@@ -7,6 +7,7 @@ export default class TagList extends OpenDuckCommand {
   static override summary = 'List tags';
   static override examples = ['<%= config.bin %> tag list shop'];
   static override enableJsonFlag = true;
+  static override readonly holdsMetadata = true;
   static override args = { db: Args.string({ required: true, description: 'database name' }) };
 
   async run() {

@@ -7,7 +7,8 @@
  * the file locked retries with backoff for a bounded time, then fails with BusyError naming the
  * store. Within one process, operations are serialized so transactions never interleave.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb-api.js';
 import { AlreadyExistsError, BusyError, ConflictError, LeaseHeldError, NotFoundError } from '../errors.js';
 import type {
   BranchRow,

@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-api';
+import type { DuckDBConnection, Json } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb-api.js';
 import { blockMapLayout } from '../format/block-map.js';
 import { resolveRefIn } from '../refs.js';
 import type { Repository } from '../repository.js';

@@ -1,13 +1,13 @@
 /** The OpenDuck library: everything the CLI does, for scripts too. */
 export * from './core/errors.js';
 export { Repository, REPOSITORY_DIR, type RepositoryConfig, type OpenOptions } from './core/repository.js';
-export { parseRef, resolveRef, type ParsedRef, type ResolvedRef } from './core/refs.js';
-export { validateName } from './core/names.js';
+export { parseRef, parseRefIn, resolveRef, resolveRefIn, type ParsedRef, type ResolvedRef, type RefKind } from './core/refs.js';
+export { validateName, validateNewName, HEAD } from './core/names.js';
 export { shortId } from './core/hash.js';
 export { createDatabase, listDatabases, dropDatabase, DEFAULT_BRANCH } from './core/verbs/database.js';
-export { createSnapshot, listSnapshots, showSnapshot, restoreSnapshot } from './core/verbs/snapshot.js';
-export type { SnapshotCreateResult, SnapshotInfo, SnapshotDetails, RestoreResult } from './core/verbs/snapshot.js';
-export { createBranch, listBranches, deleteBranch, checkout, type BranchInfo, type CheckoutResult } from './core/verbs/branch.js';
+export { createSnapshot, listSnapshots, showSnapshot, restoreSnapshot, defaultSnapshotMessage } from './core/verbs/snapshot.js';
+export type { SnapshotCreateResult, SnapshotInfo, SnapshotDetails, RestoreResult, HistoryOptions } from './core/verbs/snapshot.js';
+export { createBranch, listBranches, deleteBranch, checkout, type BranchInfo, type CheckoutResult, type DeletedBranch } from './core/verbs/branch.js';
 export { createTag, listTags, deleteTag } from './core/verbs/tag.js';
 export { log, type LogEntry, type LogOptions } from './core/verbs/log.js';
 export { QuerySession, query } from './core/verbs/query.js';

@@ -26,6 +26,9 @@ export interface BenchOptions {
   /** Which groups of scenarios run. */
   storage: boolean;
   remoteScenarios: boolean;
+  cliStartup: boolean;
+  /** Timed rounds of the CLI startup group (each runs every command once, and node -e 0). */
+  cliRounds: number;
 }
 
 const FULL_SIZES: DatabaseSize[] = [
@@ -57,32 +60,38 @@ const QUICK_REMOTE: RemoteOptions = {
   memoryMultiples: [1, 3],
 };
 
-export const USAGE = `usage: node dist/bench/run.js [--quick] [--storage-only | --remote-only]
+export const USAGE = `usage: node dist/bench/run.js [--quick] [--storage-only | --remote-only | --cli-only]
 
   --quick         ~20 MiB and ~100 MiB databases instead of ~100 MiB and ~1 GiB, and a 1M-row instead
                   of a 10M-row remote scan, with fewer latency iterations (also BENCH_QUICK=1)
   --storage-only  only the snapshot, branch, checkout and diff scenarios
   --remote-only   only the gateway → worker → client scenarios (remote scan, latency, memory)
+  --cli-only      only the CLI startup scenario (everyday commands as whole processes vs node -e 0)
 
 Run \`npm run build\` first. Prints a table to stdout and writes bench/results.json.`;
 
 /** A mistake on the command line: reported as its message alone, without a stack trace. */
 export class UsageError extends Error {}
 
-const FLAGS = ['--quick', '--storage-only', '--remote-only'];
+const ONLY = ['--storage-only', '--remote-only', '--cli-only'];
+const FLAGS = ['--quick', ...ONLY];
 
 export function parseOptions(args: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const unknown = args.filter((a) => !FLAGS.includes(a));
   if (unknown.length > 0) throw new UsageError(`unknown argument ${unknown[0]}\n\n${USAGE}`);
-  if (args.includes('--storage-only') && args.includes('--remote-only')) throw new UsageError(`--storage-only and --remote-only exclude each other\n\n${USAGE}`);
+  const only = ONLY.filter((flag) => args.includes(flag));
+  if (only.length > 1) throw new UsageError(`${only.join(' and ')} exclude each other\n\n${USAGE}`);
   const quick = args.includes('--quick') || isTruthy(env.BENCH_QUICK);
+  const runs = (flag: string) => only.length === 0 || only[0] === flag;
   return {
     quick,
     sizes: quick ? QUICK_SIZES : FULL_SIZES,
     repeats: quick ? 3 : 5,
     remote: quick ? QUICK_REMOTE : FULL_REMOTE,
-    storage: !args.includes('--remote-only'),
-    remoteScenarios: !args.includes('--storage-only'),
+    storage: runs('--storage-only'),
+    remoteScenarios: runs('--remote-only'),
+    cliStartup: runs('--cli-only'),
+    cliRounds: quick ? 5 : 11,
   };
 }
 

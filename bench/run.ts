@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { measureCopy } from './copy-baseline.js';
 import { buildFixture, measureBytesPerRow, rowsFor } from './fixture.js';
 import { benchmarkRemote } from './remote.js';
+import { benchmarkCliStartup } from './cli-startup.js';
 import { parseOptions, USAGE, UsageError, type BenchOptions } from './options.js';
 import { databaseReport, machineInfo, summarize, type BenchResults, type DatabaseReport } from './results.js';
 import { scenarios } from './scenarios/index.js';
@@ -88,8 +89,9 @@ async function main(): Promise<void> {
       for (const size of options.sizes) outcomes.push(await benchmarkSize(scratchDir, size, bytesPerRow, options));
     }
     const remote = options.remoteScenarios ? await benchmarkRemote(scratchDir, options.remote, progress) : null;
+    const cli = options.cliStartup ? await benchmarkCliStartup(scratchDir, options.cliRounds, progress) : null;
 
-    const checks = [...outcomes.flatMap((o) => o.checks), ...(remote?.checks ?? [])];
+    const checks = [...outcomes.flatMap((o) => o.checks), ...(remote?.checks ?? []), ...(cli?.checks ?? [])];
     const results: BenchResults = {
       date,
       mode: options.quick ? 'quick' : 'full',
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
       machine: machineInfo(),
       databases: outcomes.map((o) => o.database),
       ...(remote ? { remote: { label: remote.fixture.label, rows: remote.fixture.rows, fileBytes: remote.fixture.fileBytes, buildSeconds: remote.fixture.buildSeconds } } : {}),
-      measurements: [...outcomes.flatMap((o) => o.measurements), ...(remote?.measurements ?? [])],
+      measurements: [...outcomes.flatMap((o) => o.measurements), ...(remote?.measurements ?? []), ...(cli?.measurements ?? [])],
       checks,
       summary: summarize(checks),
     };

@@ -3,7 +3,8 @@
  * and `--json` for machine output (results on stdout, diagnostics on stderr).
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
-import { NotARepositoryError, OpenDuckError, errorMessage } from '../core/errors.js';
+import { NotARepositoryError, OpenDuckError } from '../core/errors.js';
+import { oneLine, reportError } from './error-line.js';
 import { Repository } from '../core/repository.js';
 
 export abstract class OpenDuckCommand extends Command {
@@ -15,10 +16,17 @@ export abstract class OpenDuckCommand extends Command {
     debug: Flags.boolean({ description: 'show stack traces on errors', helpGroup: 'GLOBAL' }),
   };
 
+  /**
+   * Read-only commands that finish in moments set this: they open the metadata store once and
+   * hold it to the end. Others let it close when idle, so other processes can use it meanwhile.
+   */
+  static readonly holdsMetadata: boolean = false;
+
   private repository: Repository | null = null;
 
   protected async openRepository(flags: { repo?: string }): Promise<Repository> {
-    this.repository = await Repository.open({ repo: flags.repo });
+    const holdMetadata = (this.constructor as typeof OpenDuckCommand).holdsMetadata;
+    this.repository = await Repository.open({ repo: flags.repo, holdMetadata });
     return this.repository;
   }
 
@@ -46,29 +54,15 @@ export abstract class OpenDuckCommand extends Command {
     if (err instanceof Errors.ExitError) throw err;
     // A failed parse is still a handled command; without this oclif warns about an unparsed command.
     this.parsed = true;
-    const debug = this.argv.includes('--debug') || !!process.env.OPENDUCK_DEBUG;
-    process.exitCode = typeof err.exitCode === 'number' && err.exitCode !== 0 ? err.exitCode : 1;
-    const line = oneLine(err);
     if (this.jsonEnabled()) {
       const code = err instanceof OpenDuckError ? err.code : 'ERROR';
-      process.stdout.write(JSON.stringify({ error: { code, message: line } }) + '\n');
+      process.stdout.write(JSON.stringify({ error: { code, message: oneLine(err) } }) + '\n');
     }
-    process.stderr.write(`error: ${line}\n`);
-    if (debug && err.stack) process.stderr.write(err.stack + '\n');
+    process.exitCode = reportError(err, this.argv);
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
     await this.repository?.close().catch(() => undefined);
     await super.finally(err);
   }
-}
-
-function oneLine(err: Error): string {
-  if (err instanceof OpenDuckError) return err.message.split('\n')[0]!;
-  if (err instanceof Errors.CLIError) {
-    // oclif's parse errors span lines ("Missing 1 required arg:\ndb …\nSee more help with --help").
-    const lines = errorMessage(err).split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help/.test(l));
-    return `${lines.join(': ').replace(/:\s*:/g, ':')} (see --help)`;
-  }
-  return errorMessage(err).split('\n')[0]!;
 }

@@ -3,22 +3,14 @@
  * then OPENDUCK_ENDPOINT, then (where a command allows it) this repository's daemon; the token
  * from --token, then OPENDUCK_TOKEN, then the repository's token file.
  */
-import { Flags } from '@oclif/core';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Repository } from '../core/repository.js';
 import { OpenDuckClient } from '../server/client.js';
 import { runningDaemon } from '../server/daemon.js';
 import { resolveClientToken } from '../server/serve.js';
+import { explicitEndpoint } from './remote-flags.js';
 
-export const remoteFlags = {
-  endpoint: Flags.string({ description: 'server to use, HOST:PORT or http://HOST:PORT (default: $OPENDUCK_ENDPOINT)', helpGroup: 'REMOTE' }),
-  token: Flags.string({ description: "access token (default: $OPENDUCK_TOKEN, else the repository's token file)", helpGroup: 'REMOTE' }),
-};
-
-/** The endpoint asked for explicitly (flag or environment), if any. */
-export function explicitEndpoint(flags: { endpoint?: string }): string | undefined {
-  return flags.endpoint || process.env.OPENDUCK_ENDPOINT || undefined;
-}
+export { explicitEndpoint, remoteFlags } from './remote-flags.js';
 
 export async function connectClient(flags: { endpoint?: string; token?: string }, repo: Repository | null, useDaemon: boolean): Promise<OpenDuckClient> {
   let endpoint = explicitEndpoint(flags);

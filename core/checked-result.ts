@@ -15,7 +15,8 @@
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBPreparedStatement, DuckDBResult, DuckDBType } from '@duckdb/node-api';
+import { StatementType } from './duckdb-api.js';
 import { InvalidArgumentError, OpenDuckError, errorMessage } from './errors.js';
 
 const CHUNKS_PER_COLLECTION = 50;

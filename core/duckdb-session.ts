@@ -2,7 +2,8 @@
  * A DuckDB session over one database file, attached under the database's name so that SQL sees
  * `shop.users` whether it reads the working copy or a materialized snapshot.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from './duckdb-api.js';
 import { InvalidArgumentError, errorMessage } from './errors.js';
 import { quoteIdentifier, quoteLiteral } from './sql.js';
 

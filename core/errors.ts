@@ -54,12 +54,28 @@ export class AlreadyExistsError extends OpenDuckError {
   }
 }
 
-export class AmbiguousRefError extends OpenDuckError {
+/**
+ * A ref that names no snapshot: malformed, unknown, for another database, further back than the
+ * history goes, or ambiguous. Every verb that takes a ref fails with this one type; `code` says
+ * which case it is, so the server maps it to the right status.
+ */
+export class RefError extends OpenDuckError {
   constructor(
+    code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'AMBIGUOUS_REF',
+    /** The ref as the user gave it. */
     readonly ref: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+export class AmbiguousRefError extends RefError {
+  constructor(
+    ref: string,
     readonly candidates: string[],
   ) {
-    super('AMBIGUOUS_REF', `ambiguous ref ${ref}: matches ${candidates.join(', ')}`);
+    super('AMBIGUOUS_REF', ref, `ambiguous ref ${ref}: matches ${candidates.join(', ')}`);
   }
 }
 

@@ -20,6 +20,27 @@ export interface GraphLine {
 }
 
 /**
+ * The ids reachable from `starts` through parents, in the order they are first met. Ids missing
+ * from `byId` are passed to `onMissing` (or skipped) and not followed.
+ */
+export function reachable<T extends GraphNode>(byId: Map<string, T>, starts: Iterable<string>, onMissing?: (id: string) => void): Map<string, T> {
+  const seen = new Map<string, T>();
+  const stack = [...starts];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    const node = byId.get(id);
+    if (!node) {
+      onMissing?.(id);
+      continue;
+    }
+    seen.set(id, node);
+    stack.push(...node.parents);
+  }
+  return seen;
+}
+
+/**
  * Orders nodes newest first while keeping every child above its parents (Kahn's algorithm over
  * the child→parent edges, picking the newest ready node each time).
  */

@@ -40,6 +40,11 @@ export interface OpenOptions {
   cwd?: string;
   metadata?: MetadataStore;
   objects?: ObjectStore;
+  /**
+   * Keep the embedded metadata file open until close() instead of closing it when idle: for a
+   * short read-only command, so it opens the file once however its reads are spaced.
+   */
+  holdMetadata?: boolean;
 }
 
 const DEFAULT_CONFIG = `# OpenDuck repository settings
@@ -68,10 +73,15 @@ export class Repository {
     readonly objects: ObjectStore,
   ) {}
 
-  /** Creates a repository at `dir` (default ./.openduck). Refuses to re-initialise. */
+  /**
+   * Creates a repository at `dir` (default ./.openduck). Refuses to re-initialise, and refuses a
+   * folder holding a repository in `.openduck`: discovery accepts that folder as the repository,
+   * so a new one there would hide the old one.
+   */
   static async init(dir?: string): Promise<Repository> {
     const root = resolve(dir ?? REPOSITORY_DIR);
     if (await isRepository(root)) throw new AlreadyExistsError('repository', root);
+    if (await isRepository(join(root, REPOSITORY_DIR))) throw new AlreadyExistsError('repository', join(root, REPOSITORY_DIR));
     for (const sub of ['objects', 'workdirs', 'cache/snapshots', 'tmp']) await mkdir(join(root, sub), { recursive: true });
     await writeFile(join(root, CONFIG_FILE), DEFAULT_CONFIG, { flag: 'wx' }).catch((err) => {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError('repository', root);
@@ -90,7 +100,7 @@ export class Repository {
 
   private static async at(root: string, options: OpenOptions = {}): Promise<Repository> {
     const config = await readConfig(join(root, CONFIG_FILE));
-    const metadata = options.metadata ?? new DuckDBMetadataStore(join(root, METADATA_FILE));
+    const metadata = options.metadata ?? new DuckDBMetadataStore(join(root, METADATA_FILE), options.holdMetadata ? { idleCloseMs: Infinity } : {});
     const objects = options.objects ?? new LocalObjectStore(join(root, 'objects'), join(root, 'tmp'));
     return new Repository(root, config, metadata, objects);
   }

@@ -3,14 +3,8 @@
  * gets the exact value back, and uses strings otherwise: 64/128-bit integers beyond 2^53, decimals
  * a double cannot carry, and NaN/±Infinity.
  */
-import {
-  DuckDBDecimalValue,
-  DuckDBTypeId,
-  JsonDuckDBValueConverter,
-  type DuckDBType,
-  type DuckDBValue,
-  type Json,
-} from '@duckdb/node-api';
+import type { DuckDBDecimalValue, DuckDBType, DuckDBValue, Json } from '@duckdb/node-api';
+import { DuckDBTypeId, JsonDuckDBValueConverter } from './duckdb-api.js';
 
 export function toJsonValue(value: DuckDBValue, type: DuckDBType): Json {
   return exactJson(value, type, exactJson);

@@ -15,7 +15,8 @@
  * the file. So while the lock is held, every read and write of the file goes through `handle`,
  * and nothing else in the process may open and close the file.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from './duckdb-api.js';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { DamagedFileError, DamagedWorkingCopyError, LeaseHeldError, MissingWorkingCopyError, errorMessage } from './errors.js';
 import { checkDuckDBChunk, chunkExtent, readDuckDBLayout, type FileLayout } from './format/duckdb-file.js';

@@ -23,7 +23,7 @@ import { ConflictError, DamagedFileError, DamagedWorkingCopyError, MissingWorkin
 import { fsyncDir, removeStaleStagingFiles, stagingPath, writeFileAtomic } from './fs-util.js';
 import { isFullId, shortId } from './hash.js';
 import { acquireLeases, releaseAll, type WriteLease } from './lease.js';
-import { isValidName } from './names.js';
+import { isValidRev } from './names.js';
 import { mustGetSnapshot } from './refs.js';
 import type { Repository } from './repository.js';
 import type { SnapshotRow } from './store/metadata-store.js';
@@ -403,12 +403,12 @@ function parseState(text: string, path: string, db: string): WorkingCopyState {
   };
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) bad('expected an object with "branch" and "base"');
   const r = parsed as Record<string, unknown>;
-  if (typeof r.branch !== 'string' || !isValidName(r.branch)) bad('"branch" is not a branch name');
+  if (typeof r.branch !== 'string' || !isValidRev(r.branch)) bad('"branch" is not a branch name');
   if (typeof r.base !== 'string' || !isFullId(r.base)) bad('"base" is not a snapshot id');
   const state: WorkingCopyState = { branch: r.branch as string, base: r.base as string };
   if (r.move !== undefined) {
     const m = r.move as Record<string, unknown>;
-    if (typeof m !== 'object' || m === null || typeof m.branch !== 'string' || !isValidName(m.branch) || typeof m.target !== 'string' || !isFullId(m.target)) {
+    if (typeof m !== 'object' || m === null || typeof m.branch !== 'string' || !isValidRev(m.branch) || typeof m.target !== 'string' || !isFullId(m.target)) {
       bad('"move" is not {branch, target}');
     }
     state.move = { branch: m.branch as string, target: m.target as string };

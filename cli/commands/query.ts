@@ -1,12 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { OpenDuckCommand } from '../base-command.js';
-import { QuerySession } from '../../core/verbs/query.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { localRows, renderResult, type ResultFormat } from '../render/result.js';
-import { withProgress } from '../render/progress.js';
-import { connectClient, explicitEndpoint, remoteFlags } from '../remote.js';
-import { validateComputeContext } from '../../server/gateway/registry.js';
+import { renderResult, type ResultFormat } from '../render/result.js';
+import { runLocalQuery } from '../local-query.js';
+import { explicitEndpoint, remoteFlags } from '../remote-flags.js';
 
 export default class Query extends OpenDuckCommand {
   static override summary = 'Run SQL against a database or a snapshot';
@@ -20,7 +18,8 @@ export default class Query extends OpenDuckCommand {
   ];
   static override args = { sql: Args.string({ description: 'SQL to run (several statements allowed; the last one is printed)' }) };
   static override flags = {
-    db: Flags.string({ char: 'd', required: true, description: 'DB, or DB@BRANCH / DB@TAG / DB@ID / DB@BRANCH~N for a read-only snapshot' }),
+    // Not `required`: oclif would answer "Missing required flag db" without saying what to pass.
+    db: Flags.string({ char: 'd', description: "DB for its working copy (read-write), DB@REF for a snapshot (read-only), or '' for a scratch database on a server" }),
     format: Flags.string({ char: 'f', options: ['table', 'json', 'csv'], default: 'table', description: 'output format' }),
     file: Flags.string({ description: 'read SQL from this file' }),
     'execution-id': Flags.string({ description: 'id for the remote execution, so openduck cancel ID can stop it (default: random)' }),
@@ -35,21 +34,16 @@ export default class Query extends OpenDuckCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Query);
+    if (flags.db === undefined) {
+      throw new InvalidArgumentError("query needs a database: pass --db DB for its working copy, --db DB@REF for a snapshot, or --db '' for a scratch database on a server");
+    }
+    const db = flags.db;
     const sql = await readSql(args.sql, flags.file);
     const format = (this.jsonEnabled() ? 'json' : flags.format) as ResultFormat;
-    if (explicitEndpoint(flags)) return this.runRemote(sql, format, flags);
+    if (explicitEndpoint(flags)) return this.runRemote(sql, format, { ...flags, db });
+    if (db === '') throw new InvalidArgumentError("--db '' is a scratch database on a server: pass --endpoint or set OPENDUCK_ENDPOINT, or name a database");
     if (flags['compute-context'] !== undefined) throw new InvalidArgumentError('--compute-context picks a worker, so it needs a server: pass --endpoint or set OPENDUCK_ENDPOINT');
-    const repo = await this.openRepository(flags);
-    const session = await withProgress(true, (onProgress) => QuerySession.open(repo, flags.db, { onProgress }));
-    const onSigint = () => session.interrupt();
-    process.once('SIGINT', onSigint);
-    try {
-      const result = await session.run(sql);
-      await renderResult(localRows(result, (e) => session.translate(e)), format, (t) => this.out(t));
-    } finally {
-      process.off('SIGINT', onSigint);
-      await session.close();
-    }
+    await runLocalQuery(await this.openRepository(flags), db, sql, format, (t) => this.out(t));
   }
 
   private async runRemote(
@@ -57,6 +51,7 @@ export default class Query extends OpenDuckCommand {
     format: ResultFormat,
     flags: { db: string; endpoint?: string; token?: string; repo?: string; 'execution-id'?: string; 'compute-context'?: string },
   ): Promise<void> {
+    const [{ connectClient }, { validateComputeContext }] = await Promise.all([import('../remote.js'), import('../../server/gateway/registry.js')]);
     const computeContext = validateComputeContext(flags['compute-context'] ?? '', '--compute-context');
     const client = await connectClient(flags, await this.tryOpenRepository(flags), false);
     try {

@@ -1,24 +1,25 @@
 /**
- * `openduck demo`: a guided tour on the embedded default. It creates a throwaway repository and
- * runs each step through the library, printing the command a user would type and what it
- * printed, so the output doubles as a cheat sheet. The repository is left in place to explore.
+ * `openduck demo`: a guided tour on the embedded default. It creates a throwaway repository and,
+ * for each step, prints the exact command a user would type, then runs the library function that
+ * command runs and prints the result through the command's own renderer. So the transcript is what
+ * the commands print (a test replays it through the CLI), and it doubles as a cheat sheet. The
+ * repository is left in place to explore.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Repository } from '../../core/repository.js';
 import { shortId } from '../../core/hash.js';
-import { quoteLiteral } from '../../core/sql.js';
 import { createDatabase } from '../../core/verbs/database.js';
 import { createSnapshot } from '../../core/verbs/snapshot.js';
 import { checkout, createBranch } from '../../core/verbs/branch.js';
 import { createTag } from '../../core/verbs/tag.js';
-import { diff } from '../../core/verbs/diff.js';
+import { openDiff } from '../../core/verbs/diff.js';
+import { renderDiff } from '../render/diff.js';
 import { log } from '../../core/verbs/log.js';
-import { query } from '../../core/verbs/query.js';
-import { boxTable } from '../render/result.js';
-import { columns, decorations, formatBytes } from '../render/format.js';
+import { runLocalQuery } from '../local-query.js';
+import { branchCreated, checkedOut, databaseCreated, initialized, logLines, snapshotCreated, tagCreated } from '../render/reports.js';
 
 export const PRODUCTS_CSV = fileURLToPath(new URL('../../../fixtures/shop/products.csv', import.meta.url));
 
@@ -29,97 +30,90 @@ export interface DemoResult {
 
 type Print = (line: string) => void;
 
+const REVENUE = 'SELECT category, round(sum(price * qty), 2) AS revenue FROM orders JOIN products USING (pid) GROUP BY 1 ORDER BY 1';
+
 export async function runDemo(print: Print, parent?: string): Promise<DemoResult> {
-  const root = join(parent ?? (await mkdtemp(join(tmpdir(), 'openduck-demo-'))), '.openduck');
-  const step = (command: string) => print(`\n$ openduck ${command}`);
-  const show = async (ref: string, sql: string) => {
-    const r = await query(repo, ref, sql);
-    const cells = r.rows.map((row) => r.columns.map((c) => (row[c] === null ? 'NULL' : String(row[c]))));
-    print(boxTable(r.columns, null, cells, r.columns.map((c) => typeof r.rows[0]?.[c] === 'number')).trimEnd());
-  };
+  const root = resolve(parent ?? (await mkdtemp(join(tmpdir(), 'openduck-demo-'))), '.openduck');
+  const step = (...argv: string[]) => print(`\n$ openduck ${argv.map(shellWord).join(' ')}`);
 
   print(`OpenDuck demo: a throwaway repository at ${root}`);
   step('init');
   const repo = await Repository.init(root);
+  print(initialized(repo.root));
   try {
-    step('db create shop');
-    await createDatabase(repo, 'shop');
-    print('Created database shop on branch main');
+    const sql = async (ref: string, text: string) => {
+      step('query', '--db', ref, text);
+      let out = '';
+      await runLocalQuery(repo, ref, text, 'table', async (t) => void (out += t));
+      if (out) print(out.trimEnd());
+    };
+    const snapshot = async (message: string) => {
+      step('snapshot', 'create', 'shop', '-m', message);
+      const r = await createSnapshot(repo, 'shop', { message });
+      print(snapshotCreated('shop', r, message));
+      return r;
+    };
+    const switchTo = async (branch: string) => {
+      step('checkout', 'shop', branch);
+      print(checkedOut(await checkout(repo, 'shop', branch)));
+    };
 
-    step(`query --db shop "CREATE TABLE products AS SELECT * FROM read_csv('fixtures/shop/products.csv'); CREATE TABLE orders AS …"`);
-    await query(
-      repo,
+    step('db', 'create', 'shop');
+    print(databaseCreated(await createDatabase(repo, 'shop')));
+
+    await sql(
       'shop',
-      `CREATE TABLE products AS SELECT * FROM read_csv(${quoteLiteral(PRODUCTS_CSV)});
-       CREATE TABLE orders AS
-         SELECT i AS order_id, 1 + (hash(i) % 24)::INT AS pid, 1 + (hash(i * 31) % 5)::INT AS qty,
-                ['pending', 'paid', 'shipped'][1 + (hash(i * 7) % 3)::INT] AS status,
-                DATE '2026-07-01' + (i % 92)::INT AS day
-         FROM range(200000) r(i);`,
+      `CREATE TABLE products AS SELECT * FROM read_csv('${PRODUCTS_CSV.replaceAll("'", "''")}'); ` +
+        `CREATE TABLE orders AS SELECT i AS order_id, 1 + (hash(i) % 24)::INT AS pid, 1 + (hash(i * 31) % 5)::INT AS qty, ` +
+        `['pending', 'paid', 'shipped'][1 + (hash(i * 7) % 3)::INT] AS status, DATE '2026-07-01' + (i % 92)::INT AS day FROM range(200000) r(i)`,
     );
-    await show('shop', 'SELECT count(*) AS orders, count(DISTINCT pid) AS products FROM orders');
+    await sql('shop', 'SELECT count(*) AS orders, count(DISTINCT pid) AS products FROM orders');
+    const loaded = await snapshot('load Q3 orders');
 
-    step('snapshot create shop -m "load Q3 orders"');
-    const loaded = await createSnapshot(repo, 'shop', { message: 'load Q3 orders' });
-    print(`[main ${shortId(loaded.id)}] load Q3 orders (${loaded.blocksChanged} blocks changed, ${formatBytes(loaded.bytesWritten)} written)`);
+    await sql('shop', `UPDATE orders SET status = 'shipped' WHERE status = 'paid' AND day < DATE '2026-08-01'`);
+    const shipped = await snapshot('ship July orders');
+    step('tag', 'create', 'shop', 'q3-shipped');
+    print(tagCreated(await createTag(repo, 'shop', 'q3-shipped')));
 
-    step(`query --db shop "UPDATE orders SET status = 'shipped' WHERE status = 'paid' AND day < DATE '2026-08-01'"`);
-    await query(repo, 'shop', `UPDATE orders SET status = 'shipped' WHERE status = 'paid' AND day < DATE '2026-08-01'`);
-    step('snapshot create shop -m "ship July orders"');
-    const shipped = await createSnapshot(repo, 'shop', { message: 'ship July orders' });
-    print(`[main ${shortId(shipped.id)}] ship July orders (${shipped.blocksChanged} blocks changed, ${formatBytes(shipped.bytesWritten)} written)`);
-    step('tag create shop q3-shipped');
-    await createTag(repo, 'shop', 'q3-shipped');
+    step('branch', 'create', 'shop', 'discount', '--from', 'main');
+    print(branchCreated(await createBranch(repo, 'shop', 'discount', 'main')));
+    await switchTo('discount');
+    await sql('shop', `UPDATE products SET price = round(price * 0.8, 2) WHERE category = 'coffee'`);
+    const experiment = await snapshot('20% off coffee');
 
-    step('branch create shop discount --from main');
-    await createBranch(repo, 'shop', 'discount', 'main');
-    print('Created branch shop@discount (no data copied)');
-    step('checkout shop discount');
-    const switched = await checkout(repo, 'shop', 'discount');
-    print(`Switched shop to branch discount (${switched.blocksRewritten} blocks rewritten)`);
-    step(`query --db shop "UPDATE products SET price = round(price * 0.8, 2) WHERE category = 'coffee'"`);
-    await query(repo, 'shop', `UPDATE products SET price = round(price * 0.8, 2) WHERE category = 'coffee'`);
-    step('snapshot create shop -m "20% off coffee"');
-    const experiment = await createSnapshot(repo, 'shop', { message: '20% off coffee' });
-    print(`[discount ${shortId(experiment.id)}] 20% off coffee (${experiment.blocksChanged} blocks changed)`);
+    await switchTo('main');
+    // Meanwhile, main moves on.
+    await sql('shop', `INSERT INTO orders SELECT i, 1 + (hash(i) % 24)::INT, 1, 'pending', DATE '2026-10-01' FROM range(200000, 202000) r(i)`);
+    await snapshot('October orders');
 
-    step('checkout shop main');
-    const back = await checkout(repo, 'shop', 'main');
-    print(`Switched shop to branch main (${back.blocksRewritten} blocks rewritten)`);
-    step(`query --db shop "INSERT INTO orders SELECT … FROM range(200000, 202000)"   # meanwhile, main moves on`);
-    await query(
-      repo,
-      'shop',
-      `INSERT INTO orders SELECT i, 1 + (hash(i) % 24)::INT, 1, 'pending', DATE '2026-10-01' FROM range(200000, 202000) r(i)`,
-    );
-    step('snapshot create shop -m "October orders"');
-    const october = await createSnapshot(repo, 'shop', { message: 'October orders' });
-    print(`[main ${shortId(october.id)}] October orders (${october.blocksChanged} blocks changed)`);
-
-    step('diff shop main discount --stat');
-    const d = await diff(repo, ['shop', 'main', 'discount'], { countsOnly: true });
-    print(`diff ${d.from.ref} ${d.to.ref}: ${d.blocks.changed} of ${d.blocks.total} blocks differ`);
-    print(columns(d.tables.map((t) => [`  ${t.name}`, t.status, `+${t.rows?.added ?? 0}`, `-${t.rows?.removed ?? 0}`, `~${t.rows?.modified ?? 0}`])));
-
-    step(`query --db shop@main "SELECT category, round(sum(price * qty), 2) AS revenue FROM orders JOIN products USING (pid) GROUP BY 1 ORDER BY 1"`);
-    await show('shop@main', 'SELECT category, round(sum(price * qty), 2) AS revenue FROM orders JOIN products USING (pid) GROUP BY 1 ORDER BY 1');
-    step(`query --db shop@discount "…same query…"   # the branch's prices`);
-    await show('shop@discount', 'SELECT category, round(sum(price * qty), 2) AS revenue FROM orders JOIN products USING (pid) GROUP BY 1 ORDER BY 1');
-
-    step(`query --db shop@${shortId(loaded.id)} "SELECT status, count(*) FROM orders GROUP BY 1 ORDER BY 1"   # pinned, as CI would`);
-    await show(`shop@${loaded.id}`, 'SELECT status, count(*) AS n FROM orders GROUP BY 1 ORDER BY 1');
-
-    step('log shop --graph');
-    const current = 'main';
-    for (const e of await log(repo, 'shop', { graph: true })) {
-      for (const line of e.graph?.before ?? []) print(line);
-      const deco = decorations(e.branches, e.tags, current);
-      print(`${e.graph?.prefix ?? ''} ${shortId(e.id)} ${deco ? deco + ' ' : ''}${e.message}`);
+    step('diff', 'shop', 'main', 'discount', '--stat');
+    const opened = await openDiff(repo, ['shop', 'main', 'discount'], { countsOnly: true });
+    try {
+      let out = '';
+      await renderDiff(opened, { format: 'stat', skinny: false, color: false, limit: null }, async (t) => void (out += t));
+      print(out.trimEnd());
+    } finally {
+      await opened.close();
     }
+
+    await sql('shop@main', REVENUE);
+    await sql('shop@discount', REVENUE);
+    // Pinned to an id, as CI would: the same content whatever happens to branches and tags.
+    await sql(`shop@${shortId(loaded.id)}`, 'SELECT status, count(*) AS orders FROM orders GROUP BY 1 ORDER BY 1');
+
+    step('log', 'shop', '--graph');
+    for (const line of logLines(await log(repo, 'shop', { graph: true }))) print(line);
 
     print(`\nThe repository is yours to explore:\n  export OPENDUCK_REPO=${root}\n  openduck log shop --graph\n  openduck query --db shop@q3-shipped "SELECT * FROM products LIMIT 5"`);
     return { repository: root, snapshots: { loaded: loaded.id, shipped: shipped.id, experiment: experiment.id } };
   } finally {
     await repo.close();
   }
+}
+
+/** An argument as a POSIX shell would need it: bare when safe, else in double or single quotes. */
+function shellWord(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./~-]+$/.test(arg)) return arg;
+  if (!/["$`\\!]/.test(arg)) return `"${arg}"`;
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
 }

@@ -5,7 +5,7 @@
  */
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { ChunkedResult } from '../../core/checked-result.js';
-import { DuckDBTypeId } from '@duckdb/node-api';
+import { DuckDBTypeId } from '../../core/duckdb-api.js';
 import { toDisplayText, toJsonValue } from '../../core/values.js';
 
 export type ResultFormat = 'table' | 'json' | 'csv';

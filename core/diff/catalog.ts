@@ -2,7 +2,8 @@
  * What a database declares: its schemas, tables (columns, constraints), views and indexes, read
  * from DuckDB's catalog functions for one attached database. Reading it touches metadata only.
  */
-import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue } from '../duckdb-api.js';
 
 export interface ColumnInfo {
   name: string;

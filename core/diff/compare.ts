@@ -4,7 +4,8 @@
  * that lets a table be reported unchanged without reading its rows.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb-api.js';
 import { changedBetween } from '../blocks.js';
 import { instanceOptions, sandbox } from '../duckdb-session.js';
 import { removeStaleStagingFiles, stagingPath } from '../fs-util.js';

@@ -15,7 +15,8 @@
  * script's ALTERs (dropped columns gone, retyped ones cast, added ones NULL or their literal default), against all of the new
  * side's columns. Without it, added columns are reported but do not make a row modified.
  */
-import { VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { VARCHAR } from '../duckdb-api.js';
 import { runChecked } from '../checked-result.js';
 import { quoteIdentifier } from '../sql.js';
 import { constantDefault, type ColumnInfo } from './catalog.js';

@@ -7,8 +7,9 @@
  * the file locked retries with backoff for a bounded time, then fails with BusyError naming the
  * store. Within one process, operations are serialized so transactions never interleave.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
+import { DuckDBInstance } from '../duckdb-api.js';
 import { envInteger } from '../env.js';
 import { AlreadyExistsError, BusyError, ConflictError, LeaseHeldError, MissingMetadataError, NotFoundError, errorMessage } from '../errors.js';
 import type {
@@ -32,7 +33,8 @@ export interface DuckDBMetadataStoreOptions {
   lockWaitMs?: number;
   /**
    * How long the file stays open after the last operation. Operations in quick succession (one
-   * command's worth) share one open; an idle store lets other processes in.
+   * command's worth) share one open; an idle store lets other processes in. Infinity keeps it open
+   * until close(): for a short read-only command, whose operations must not pay a reopen each.
    */
   idleCloseMs?: number;
   /** Create the file when it does not exist: only `openduck init` does. */
@@ -80,6 +82,7 @@ export class DuckDBMetadataStore implements MetadataStore {
 
   private scheduleIdleClose(): void {
     if (this.idleCloseMs <= 0) return this.closeNow();
+    if (this.idleCloseMs === Infinity) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (this.pending === 0) this.closeNow();

@@ -1,7 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { closeDuckDBSession, openDuckDBSession } from '../duckdb-session.js';
-import { AlreadyExistsError, NotFoundError } from '../errors.js';
-import { validateName } from '../names.js';
+import { AlreadyExistsError, InvalidArgumentError } from '../errors.js';
+import { validateNewName } from '../names.js';
+import { mustGetDatabase, sameNameOtherCase } from '../refs.js';
 import type { Repository } from '../repository.js';
 import { sealFile, type Sealed } from '../seal.js';
 import { openDuckDBFile } from '../format/duckdb-file.js';
@@ -16,10 +17,16 @@ export interface CreatedDatabase {
   snapshot: string;
 }
 
-/** A new database starts with branch main at a first snapshot of an empty DuckDB file. */
+/**
+ * A new database starts with branch main at a first snapshot of an empty DuckDB file. A name that
+ * differs from an existing one only in case is refused: DuckDB catalog names ignore case, and so
+ * do some file systems the working copies live on.
+ */
 export async function createDatabase(repo: Repository, name: string): Promise<CreatedDatabase> {
-  validateName('database', name);
+  validateNewName('database', name);
   if (await repo.metadata.getDatabase(name)) throw new AlreadyExistsError('database', name);
+  const other = await sameNameOtherCase(repo, name);
+  if (other) throw new AlreadyExistsError('database', `${other} (database names ignore case, so ${name} would be the same database)`);
   const wc = new WorkingCopy(repo, name);
   // A state file is written only after the metadata commit, so a folder without one holds
   // leftovers of a create that died first; a folder with one is a working copy to keep.
@@ -62,10 +69,13 @@ export async function listDatabases(repo: Repository): Promise<DatabaseSummary[]
   return out;
 }
 
-/** Drops the database's refs, history rows and working copy. Its objects stay until gc. */
-export async function dropDatabase(repo: Repository, name: string): Promise<void> {
-  validateName('database', name);
-  if (!(await repo.metadata.getDatabase(name))) throw new NotFoundError('database', name);
+/**
+ * Drops the database's refs, history rows and working copy. Its objects stay until gc. Refuses
+ * unless `force`, since the history goes too; a database that does not exist is NotFoundError first.
+ */
+export async function dropDatabase(repo: Repository, name: string, options: { force?: boolean } = {}): Promise<void> {
+  await mustGetDatabase(repo, name);
+  if (!options.force) throw new InvalidArgumentError(`dropping ${name} deletes its history; pass --force to confirm`);
   const locked = await lockWorkingCopy(repo, name, 'openduck db drop', { mode: 'drop' });
   try {
     await repo.metadata.dropDatabase(name);

@@ -10,10 +10,9 @@
 import type { Json } from '@duckdb/node-api';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { shortId } from '../hash.js';
-import { mustGetSnapshot, parseRef, resolveRef, type ResolvedRef } from '../refs.js';
+import { mustGetSnapshot, parseRef, resolveRefIn, type ResolvedRef } from '../refs.js';
 import type { Repository } from '../repository.js';
 import { toJsonValue } from '../values.js';
-import { WorkingCopy } from '../working-copy.js';
 import { displayName, readCatalogs, rowKey, type ColumnInfo, type IndexInfo, type TableInfo } from '../diff/catalog.js';
 import { changedBlocks, ComparisonDatabase, FROM_ALIAS, TO_ALIAS, type ChangedBlocks } from '../diff/compare.js';
 import { countRowChanges, streamRowChanges, type RowChange, type RowCounts, type RowPlan, type RowValues } from '../diff/rows.js';
@@ -117,14 +116,9 @@ export interface OpenedDiff extends DiffHeader {
   close(): Promise<void>;
 }
 
-/**
- * The one place diff resolves a revision within a database.
- * TODO(issue 13): becomes `resolveRefIn(repo, db, text)` once that lands.
- */
+/** The one place diff resolves a revision within a database: the shared ref grammar. */
 async function resolveRevision(repo: Repository, db: string, text: string): Promise<ResolvedRef> {
-  const parsed = parseRef(text.includes('@') ? text : `${db}@${text}`);
-  if (parsed.db !== db) throw new InvalidArgumentError(`ref ${text} names database ${parsed.db}, not ${db}`);
-  return resolveRef(repo, parsed, await new WorkingCopy(repo, db).currentBranch());
+  return resolveRefIn(repo, db, text);
 }
 
 /** One side as written: a revision of a database, its working copy, or the working copy's base. */
@@ -173,7 +167,7 @@ async function openSide(repo: Repository, spec: SideSpec, workingCopy: DiffSide 
   const base = workingCopy?.info.db === spec.db ? workingCopy.info.base : undefined;
   if (!base) throw new Error(`the base of ${spec.db}'s working copy is read with the working copy`);
   const snapshot = await mustGetSnapshot(repo, spec.db, base);
-  return snapshotSide(repo, { db: spec.db, snapshot, kind: 'id', name: snapshot.id, text: `${spec.db}@${shortId(snapshot.id)}` });
+  return snapshotSide(repo, { db: spec.db, snapshot, kind: 'id', name: snapshot.id, ancestry: 0, text: `${spec.db}@${shortId(snapshot.id)}`, label: `${spec.db}@${shortId(snapshot.id)}` });
 }
 
 /** Opens a diff between the states `args` name (see `diffSides`); close it when done. */

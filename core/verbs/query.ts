@@ -2,7 +2,6 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { runChecked, StatementFailedError, type ChunkedResult } from '../checked-result.js';
 import { closeDuckDBSession, isReadOnlyViolation, openDuckDBSession, type DuckDBSession, type SessionOptions } from '../duckdb-session.js';
 import { errorMessage, MissingWorkingCopyError, OpenDuckError, ReadOnlyError, SqlError } from '../errors.js';
-import { shortId } from '../hash.js';
 import { parseRef, resolveRef } from '../refs.js';
 import type { Repository } from '../repository.js';
 import { materializeSnapshot } from '../snapshot-cache.js';
@@ -45,8 +44,7 @@ export class QuerySession {
     }
     const resolved = await resolveRef(repo, parsed);
     const session = await openSnapshotSession(repo, resolved.snapshot, parsed.db, options);
-    const label = `${parsed.db}@${resolved.kind === 'id' ? shortId(resolved.snapshot.id) : parsed.rev}`;
-    return new QuerySession(parsed.db, label, resolved.snapshot.id, session, null);
+    return new QuerySession(parsed.db, resolved.label, resolved.snapshot.id, session, null);
   }
 
   get connection(): DuckDBConnection {

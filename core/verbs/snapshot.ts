@@ -1,14 +1,13 @@
-import { DamagedFileError, DamagedWorkingCopyError, DirtyWorkingCopyError, NotFoundError } from '../errors.js';
+import { DamagedFileError, DamagedWorkingCopyError, DirtyWorkingCopyError, InvalidArgumentError } from '../errors.js';
 import { shortId } from '../hash.js';
 import { validateName } from '../names.js';
-import { mustGetSnapshot, parseRef, resolveRef, type ResolvedRef } from '../refs.js';
+import { mustGetSnapshot, parseRefIn, resolveRef, resolveRefIn, type ResolvedRef } from '../refs.js';
 import type { Repository } from '../repository.js';
 import { putSnapshotRecord, sealFile, type Sealed } from '../seal.js';
 import { SNAPSHOT_RECORD_FORMAT, type SnapshotRecord } from '../format/snapshot-record.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
 import { blockMapLayout } from '../format/block-map.js';
-import { mustHaveDatabase } from './common.js';
 import type { ProgressSink } from '../progress.js';
 
 export interface SnapshotCreateResult {
@@ -22,9 +21,15 @@ export interface SnapshotCreateResult {
 }
 
 export interface SnapshotCreateOptions {
+  /** Default: defaultSnapshotMessage(db, branch). */
   message?: string;
   author?: string;
   onProgress?: ProgressSink;
+}
+
+/** What a snapshot made without a message records, so `log` still says what it was. */
+export function defaultSnapshotMessage(db: string, branch: string): string {
+  return `snapshot of ${db}@${branch} (no message given)`;
 }
 
 /** Seals the working copy of `db` into a snapshot on its current branch. */
@@ -44,7 +49,7 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
         layout: file!.layout,
         path: wc.path,
         base,
-        message: options.message ?? '',
+        message: options.message || defaultSnapshotMessage(db, state.branch),
         author: options.author ?? repo.author(),
         onProgress: options.onProgress,
       });
@@ -86,28 +91,49 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
 export interface SnapshotInfo extends SnapshotRow {
   branches: string[];
   tags: string[];
+  /** Set on the snapshot the working copy's branch points at: that branch's name (git's `HEAD -> main`). */
+  currentBranch?: string;
 }
 
-async function decorate(repo: Repository, db: string, rows: SnapshotRow[]): Promise<SnapshotInfo[]> {
+/** Adds the branches and tags that point at each snapshot, and marks the working copy's branch. */
+export async function decorate(repo: Repository, db: string, rows: SnapshotRow[]): Promise<SnapshotInfo[]> {
   const branches = await repo.metadata.listBranches(db);
   const tags = await repo.metadata.listTags(db);
-  return rows.map((s) => ({
-    ...s,
-    branches: branches.filter((b) => b.head === s.id).map((b) => b.name),
-    tags: tags.filter((t) => t.snapshot === s.id).map((t) => t.name),
-  }));
+  const current = await new WorkingCopy(repo, db).currentBranch();
+  return rows.map((s) => {
+    const here = branches.filter((b) => b.head === s.id).map((b) => b.name);
+    const info: SnapshotInfo = { ...s, branches: here, tags: tags.filter((t) => t.snapshot === s.id).map((t) => t.name) };
+    if (here.includes(current)) info.currentBranch = current;
+    return info;
+  });
 }
 
-/** First-parent history of a branch (default: the working copy's), newest first. */
-export async function listSnapshots(repo: Repository, db: string, options: { branch?: string; limit?: number } = {}): Promise<SnapshotInfo[]> {
-  await mustHaveDatabase(repo, db);
-  const branchName = options.branch ?? (await new WorkingCopy(repo, db).currentBranch());
-  validateName('branch', branchName);
-  const branch = await repo.metadata.getBranch(db, branchName);
-  if (!branch) throw new NotFoundError('branch', `${db}@${branchName}`);
+export interface HistoryOptions {
+  /** Where the history starts, within the database: BRANCH, TAG, ID or REV~N (`--branch`). */
+  branch?: string;
+  limit?: number;
+}
+
+/**
+ * Where a history starts: `ref` is DB (HEAD, or `options.branch` when given) or DB@REF; giving
+ * a ref in both places is refused rather than guessed.
+ */
+export async function resolveHistoryStart(repo: Repository, ref: string, options: HistoryOptions): Promise<ResolvedRef> {
+  if (options.branch === undefined) return resolveRef(repo, ref);
+  if (ref.includes('@')) throw new InvalidArgumentError(`give the ref once: ${ref}, or ${ref.split('@')[0]} with --branch ${options.branch}`);
+  return resolveRefIn(repo, ref, options.branch);
+}
+
+/**
+ * First-parent history, newest first, from `ref`: DB (the working copy's branch, or
+ * `options.branch`) or DB@REF.
+ */
+export async function listSnapshots(repo: Repository, ref: string, options: HistoryOptions = {}): Promise<SnapshotInfo[]> {
+  const start = await resolveHistoryStart(repo, ref, options);
+  const db = start.db;
   const byId = new Map((await repo.metadata.listSnapshots(db)).map((s) => [s.id, s]));
   const out: SnapshotRow[] = [];
-  for (let id: string | undefined = branch.head; id && out.length < (options.limit ?? Infinity); ) {
+  for (let id: string | undefined = start.snapshot.id; id && out.length < (options.limit ?? Infinity); ) {
     const s = byId.get(id);
     if (!s) break;
     out.push(s);
@@ -123,9 +149,9 @@ export interface SnapshotDetails extends SnapshotInfo {
   blockSize: number;
 }
 
+/** One snapshot in detail; `ref` is DB (HEAD) or DB@REF. */
 export async function showSnapshot(repo: Repository, ref: string): Promise<SnapshotDetails> {
-  const parsed = parseRef(ref);
-  const resolved = await resolveRef(repo, parsed, parsed.rev ? undefined : await new WorkingCopy(repo, parsed.db).currentBranch());
+  const resolved = await resolveRef(repo, ref);
   const [info] = await decorate(repo, resolved.db, [resolved.snapshot]);
   const map = await repo.blockMap(resolved.snapshot.blockMap);
   return {
@@ -151,13 +177,11 @@ export async function restoreSnapshot(
   ref: string,
   options: { force?: boolean; message?: string; onProgress?: ProgressSink } = {},
 ): Promise<RestoreResult> {
-  validateName('database', db);
-  const parsed = parseRef(ref.includes('@') ? ref : `${db}@${ref}`);
-  if (parsed.db !== db) throw new NotFoundError('ref', ref, `it names database ${parsed.db}, not ${db}`);
+  const parsed = parseRefIn(db, ref);
   const locked = await lockWorkingCopy(repo, db, 'openduck snapshot restore', { mode: options.force ? 'repair' : 'write' });
   const { wc, state, file } = locked;
   try {
-    const target: ResolvedRef = await resolveRef(repo, parsed, state.branch);
+    const target: ResolvedRef = await resolveRef(repo, parsed);
     const head = await mustGetSnapshot(repo, db, state.base);
     // A file that is missing or too damaged to open counts as dirty: only --force replaces it.
     const dirty = file ? await wc.isDirty(head, state.stamp, file) : true;

@@ -108,7 +108,7 @@ async function databaseStatus(repo: Repository, db: string): Promise<DatabaseSta
     const base = await mustGetSnapshot(repo, db, state.base);
     // Assembling the base can take a while the first time; not while holding the lease.
     await materializeSnapshot(repo, base);
-    const baseSide = await snapshotSide(repo, { db, snapshot: base, kind: 'id', name: base.id, text: `${db}@${shortId(base.id)}` });
+    const baseSide = await snapshotSide(repo, { db, snapshot: base, kind: 'id', name: base.id, ancestry: 0, text: `${db}@${shortId(base.id)}`, label: `${db}@${shortId(base.id)}` });
     let found: DatabaseStatus | 'moved';
     try {
       found = await withWorkingCopyLease(

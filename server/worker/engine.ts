@@ -15,7 +15,6 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, NotFoundError, errorMessage } from '../../core/errors.js';
 import { instanceOptions, sandbox, type SessionOptions } from '../../core/duckdb-session.js';
-import { shortId } from '../../core/hash.js';
 import { parseRef, resolveRef } from '../../core/refs.js';
 import type { Repository } from '../../core/repository.js';
 import { createSnapshot } from '../../core/verbs/snapshot.js';
@@ -262,7 +261,7 @@ export class WorkerEngine {
     }
     const resolved = await resolveRef(repo, parsed);
     const lease = await this.pool!.connect(resolved.snapshot);
-    const label = `${parsed.db}@${resolved.kind === 'id' ? shortId(resolved.snapshot.id) : parsed.rev}`;
+    const label = resolved.label;
     return this.useTarget(
       {
         label,

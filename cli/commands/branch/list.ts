@@ -1,18 +1,19 @@
 import { Args } from '@oclif/core';
 import { OpenDuckCommand } from '../../base-command.js';
 import { listBranches } from '../../../core/verbs/branch.js';
-import { columns, shortId } from '../../render/format.js';
+import { branchList } from '../../render/reports.js';
 
 export default class BranchList extends OpenDuckCommand {
   static override summary = 'List branches; * marks the working copy’s';
   static override examples = ['<%= config.bin %> branch list shop'];
   static override enableJsonFlag = true;
+  static override readonly holdsMetadata = true;
   static override args = { db: Args.string({ required: true, description: 'database name' }) };
 
   async run() {
     const { args, flags } = await this.parse(BranchList);
     const list = await listBranches(await this.openRepository(flags), args.db);
-    this.log(columns(list.map((b) => [b.current ? '*' : ' ', b.name, shortId(b.head)])));
+    this.log(branchList(list));
     return list;
   }
 }

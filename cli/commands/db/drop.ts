@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../../base-command.js';
 import { dropDatabase } from '../../../core/verbs/database.js';
-import { InvalidArgumentError } from '../../../core/errors.js';
 
 export default class DbDrop extends OpenDuckCommand {
   static override summary = 'Drop a database and its history';
@@ -13,8 +12,7 @@ export default class DbDrop extends OpenDuckCommand {
 
   async run() {
     const { args, flags } = await this.parse(DbDrop);
-    if (!flags.force) throw new InvalidArgumentError(`dropping ${args.db} deletes its history; pass --force to confirm`);
-    await dropDatabase(await this.openRepository(flags), args.db);
+    await dropDatabase(await this.openRepository(flags), args.db, { force: flags.force });
     this.log(`Dropped database ${args.db}`);
     return { dropped: args.db };
   }

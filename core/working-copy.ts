@@ -18,7 +18,6 @@ import { openDuckDBFile } from './format/duckdb-file.js';
 import { writeFileAtomic } from './fs-util.js';
 import { shortId } from './hash.js';
 import { acquireLeases, releaseAll, type WriteLease } from './lease.js';
-import { mustGetSnapshot } from './refs.js';
 import type { Repository } from './repository.js';
 import type { SnapshotRow } from './store/metadata-store.js';
 import type { ProgressSink } from './progress.js';
@@ -205,7 +204,10 @@ export async function lockWorkingCopy(repo: Repository, db: string, purpose: str
       if (!head) throw new NotFoundError('branch', `${db}@${state.branch}`, 'the working copy is on a branch that no longer exists');
       if (head.head !== state.base) {
         await wc.checkpoint();
-        if (await wc.isDirty(await mustGetSnapshot(repo, db, state.base), state.stamp)) {
+        // gc may have expired the base since (another folder moved the branch on and trimmed
+        // history); a file untouched since its clean stamp still holds it and can follow.
+        const base = await repo.metadata.getSnapshot(db, state.base);
+        if (base ? await wc.isDirty(base, state.stamp) : !(await wc.matchesStamp(state.stamp))) {
           throw new ConflictError(
             `${db}@${state.branch}`,
             `${db}@${state.branch} moved to ${shortId(head.head)} but the working copy, made from ${shortId(state.base)}, has unsnapshotted changes`,

@@ -36,7 +36,9 @@ export interface FsckReport {
  */
 export async function fsck(repo: Repository, db?: string, options: { onProgress?: ProgressSink } = {}): Promise<FsckReport> {
   if (db !== undefined) await mustHaveDatabase(repo, db);
-  const databases = db !== undefined ? [db] : (await repo.metadata.listDatabases()).map((d) => d.name);
+  // One consistent view: a snapshot committed meanwhile is seen with its branch, or not at all.
+  const view = await repo.metadata.readView(db);
+  const databases = view.databases.map((h) => h.database.name);
   const problems: FsckProblem[] = [];
   const report = (object: string, err: unknown) => problems.push({ object, problem: describe(err) });
   const seen = { blockMaps: new Map<string, BlockMap | null>(), layers: new Map<string, Map<number, LayerIndexEntry> | null>() };
@@ -107,30 +109,31 @@ export async function fsck(repo: Repository, db?: string, options: { onProgress?
     await checkBlockMap(s.blockMap);
   };
 
-  for (const name of databases) {
-    const rows = await repo.metadata.listSnapshots(name);
+  for (const { database, snapshots: rows, branches, tags, expired } of view.databases) {
+    const name = database.name;
     const ids = new Set(rows.map((r) => r.id));
+    // gc expires old history: a parent (or a working copy's base) it expired is not missing.
+    const expiredIds = new Set(expired.map((e) => e.id));
     for (const [i, s] of rows.entries()) {
       options.onProgress?.({ task: `verifying ${name}`, done: i, total: rows.length });
       await checkSnapshot(s);
-      for (const p of s.parents) if (!ids.has(p)) problems.push({ object: `${name}@${shortId(s.id)}`, problem: `parent ${shortId(p)} is missing` });
+      for (const p of s.parents) if (!ids.has(p) && !expiredIds.has(p)) problems.push({ object: `${name}@${shortId(s.id)}`, problem: `parent ${shortId(p)} is missing` });
     }
-    for (const b of await repo.metadata.listBranches(name)) {
+    for (const b of branches) {
       if (!ids.has(b.head)) problems.push({ object: `${name}@${b.name}`, problem: `branch points at missing snapshot ${shortId(b.head)}` });
     }
-    for (const t of await repo.metadata.listTags(name)) {
+    for (const t of tags) {
       if (!ids.has(t.snapshot)) problems.push({ object: `${name}@${t.name}`, problem: `tag points at missing snapshot ${shortId(t.snapshot)}` });
     }
     const state = await new WorkingCopy(repo, name).readState();
-    if (state && !ids.has(state.base)) {
+    if (state && !ids.has(state.base) && !expiredIds.has(state.base)) {
       problems.push({ object: `working copy of ${name}`, problem: `based on missing snapshot ${shortId(state.base)}` });
     }
   }
 
   const unreferenced: string[] = [];
   if (db === undefined) {
-    const referencedSnapshots = new Set<string>();
-    for (const name of databases) for (const s of await repo.metadata.listSnapshots(name)) referencedSnapshots.add(s.id);
+    const referencedSnapshots = new Set(view.databases.flatMap((h) => h.snapshots.map((s) => s.id)));
     for (const prefix of ['layers/', 'blockmaps/', 'snapshots/']) {
       for await (const o of repo.objects.list(prefix)) {
         const parsed = parseObjectKey(o.key);

@@ -43,7 +43,8 @@ export async function log(repo: Repository, db: string, options: LogOptions = {}
       branches: branches.filter((b) => b.head === id).map((b) => b.name),
       tags: tags.filter((t) => t.snapshot === id).map((t) => t.name),
     });
-    stack.push(...s.parents);
+    // gc may have expired older history: the walk ends where it was cut.
+    stack.push(...s.parents.filter((p) => all.has(p)));
   }
   let ordered: LogEntry[] = topoOrder([...reachable.values()]);
   if (options.limit !== undefined) ordered = ordered.slice(0, options.limit);

@@ -61,7 +61,7 @@ export const USAGE = `usage: node dist/bench/run.js [--quick] [--storage-only | 
 
   --quick         ~20 MiB and ~100 MiB databases instead of ~100 MiB and ~1 GiB, and a 1M-row instead
                   of a 10M-row remote scan, with fewer latency iterations (also BENCH_QUICK=1)
-  --storage-only  only the snapshot, branch and checkout scenarios
+  --storage-only  only the snapshot (embedded, and on PostgreSQL + S3), branch and checkout scenarios
   --remote-only   only the gateway → worker → client scenarios (remote scan, latency, memory)
 
 Run \`npm run build\` first. Prints a table to stdout and writes bench/results.json.`;

@@ -65,6 +65,8 @@ const NOW_MS = 'floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 type Client = pg.PoolClient;
 
+const REF_TABLES = { branch: 'branches', tag: 'tags' } as const;
+
 export class PgMetadataStore implements MetadataStore {
   readonly description: string;
   private pool: pg.Pool | null = null;
@@ -231,21 +233,11 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   createBranch(row: BranchRow): Promise<void> {
-    return this.transaction(async (c) => {
-      await lockDatabaseShared(c, row.db);
-      if ((await c.query('SELECT 1 FROM branches WHERE db = $1 AND name = $2', [row.db, row.name])).rowCount) {
-        throw new AlreadyExistsError('branch', `${row.db}@${row.name}`);
-      }
-      await mustHaveSnapshot(c, row.db, row.head);
-      const inserted = await c.query('INSERT INTO branches VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [row.db, row.name, row.head, row.createdAt]);
-      if (inserted.rowCount !== 1) throw new AlreadyExistsError('branch', `${row.db}@${row.name}`);
-    });
+    return this.createRef('branch', row.db, row.name, row.head, row.createdAt);
   }
 
   deleteBranch(db: string, name: string): Promise<void> {
-    return this.transaction(async (c) => {
-      if (!(await c.query('DELETE FROM branches WHERE db = $1 AND name = $2', [db, name])).rowCount) throw new NotFoundError('branch', `${db}@${name}`);
-    });
+    return this.deleteRef('branch', db, name);
   }
 
   casBranchHead(db: string, name: string, expected: string, next: string, leaseToken?: number): Promise<boolean> {
@@ -267,20 +259,28 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   createTag(row: TagRow): Promise<void> {
-    return this.transaction(async (c) => {
-      await lockDatabaseShared(c, row.db);
-      if ((await c.query('SELECT 1 FROM tags WHERE db = $1 AND name = $2', [row.db, row.name])).rowCount) {
-        throw new AlreadyExistsError('tag', `${row.db}@${row.name}`);
-      }
-      await mustHaveSnapshot(c, row.db, row.snapshot);
-      const inserted = await c.query('INSERT INTO tags VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [row.db, row.name, row.snapshot, row.createdAt]);
-      if (inserted.rowCount !== 1) throw new AlreadyExistsError('tag', `${row.db}@${row.name}`);
-    });
+    return this.createRef('tag', row.db, row.name, row.snapshot, row.createdAt);
   }
 
   deleteTag(db: string, name: string): Promise<void> {
+    return this.deleteRef('tag', db, name);
+  }
+
+  /** Branches and tags are made alike: a new name at a snapshot that exists (and is not being expired). */
+  private createRef(kind: 'branch' | 'tag', db: string, name: string, snapshot: string, createdAt: number): Promise<void> {
+    const table = REF_TABLES[kind];
     return this.transaction(async (c) => {
-      if (!(await c.query('DELETE FROM tags WHERE db = $1 AND name = $2', [db, name])).rowCount) throw new NotFoundError('tag', `${db}@${name}`);
+      await lockDatabaseShared(c, db);
+      if ((await c.query(`SELECT 1 FROM ${table} WHERE db = $1 AND name = $2`, [db, name])).rowCount) throw new AlreadyExistsError(kind, `${db}@${name}`);
+      await mustHaveSnapshot(c, db, snapshot);
+      const inserted = await c.query(`INSERT INTO ${table} VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [db, name, snapshot, createdAt]);
+      if (inserted.rowCount !== 1) throw new AlreadyExistsError(kind, `${db}@${name}`);
+    });
+  }
+
+  private deleteRef(kind: 'branch' | 'tag', db: string, name: string): Promise<void> {
+    return this.transaction(async (c) => {
+      if (!(await c.query(`DELETE FROM ${REF_TABLES[kind]} WHERE db = $1 AND name = $2`, [db, name])).rowCount) throw new NotFoundError(kind, `${db}@${name}`);
     });
   }
 

@@ -60,6 +60,15 @@ async function neededKeys(repo: Repository, snapshotId: string, blockMap: string
   return [objectKeys.snapshot(snapshotId), key, ...layersOf(map).map(objectKeys.layer)].sort();
 }
 
+/** A repository with database shop, whose table t is in a first snapshot made with `message`. */
+async function seeded(kind: { make: () => Promise<Repository> }, message: string): Promise<Repository> {
+  const repo = await kind.make();
+  await createDatabase(repo, 'shop');
+  await query(repo, 'shop', `CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS v FROM range(${ROWS})`);
+  await createSnapshot(repo, 'shop', { message });
+  return repo;
+}
+
 /** Row count and a hash of table t's contents at `ref` ("no table" before it was created). */
 async function fingerprint(repo: Repository, ref: string): Promise<string> {
   const tables = await query(repo, ref, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 't'");
@@ -109,10 +118,7 @@ for (const kind of kinds) {
     });
 
     it('keeps the newest N per branch, tagged snapshots, the --keep-within window and what a restore reuses; a dry run deletes nothing', async () => {
-      const repo = await kind.make();
-      await createDatabase(repo, 'shop');
-      await query(repo, 'shop', `CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS v FROM range(${ROWS})`);
-      await createSnapshot(repo, 'shop', { message: 'load' });
+      const repo = await seeded(kind, 'load');
       for (let i = 1; i <= 4; i++) {
         await query(repo, 'shop', `UPDATE t SET v = md5(v) WHERE id % 5 = ${i}`);
         await createSnapshot(repo, 'shop', { message: `main ${i}` });
@@ -161,10 +167,7 @@ for (const kind of kinds) {
     });
 
     it('waits out the grace period: young leftovers of interrupted writes and just-expired snapshots stay until it passes', async () => {
-      const repo = await kind.make();
-      await createDatabase(repo, 'shop');
-      await query(repo, 'shop', `CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS v FROM range(${ROWS})`);
-      await createSnapshot(repo, 'shop', { message: 'one' });
+      const repo = await seeded(kind, 'one');
       const first = (await repo.metadata.getBranch('shop', 'main'))!.head;
       const firstRow = (await repo.metadata.getSnapshot('shop', first))!;
       await query(repo, 'shop', `CREATE OR REPLACE TABLE t AS SELECT range AS id, md5((range * 3)::VARCHAR) AS v FROM range(${ROWS})`);

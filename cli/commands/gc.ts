@@ -34,11 +34,10 @@ Then every object (layer, block map, snapshot record) that no remaining snapshot
     };
     const repo = await this.openRepository(flags);
     const r = await withProgress(!this.jsonEnabled(), (onProgress) => gc(repo, { ...options, onProgress }));
-    const would = r.dryRun ? 'would ' : '';
     const size = (t: ObjectTally) => `${t.objects} object${t.objects === 1 ? '' : 's'}, ${formatBytes(t.bytes)}`;
     for (const d of r.databases) {
       const parts = [];
-      if (d.expired.length) parts.push(`${would}expire ${d.expired.length} snapshot${d.expired.length === 1 ? '' : 's'}`);
+      if (d.expired.length) parts.push(`${r.dryRun ? 'would expire' : 'expired'} ${d.expired.length} snapshot${d.expired.length === 1 ? '' : 's'}`);
       parts.push(`${r.dryRun ? 'would reclaim' : 'reclaimed'} ${size(d.reclaimed)}`);
       if (d.waiting.objects) parts.push(`${size(d.waiting)} after the grace period`);
       this.log(`${d.name}: ${parts.join('; ')}`);

@@ -172,11 +172,14 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     owner.set(objectKeys.snapshot(s.id), s.db);
     owner.set(objectKeys.blockMap(s.blockMap), s.db);
   }
-  const keep = new Set<string>();
+  // Objects live snapshots need, and (kept for the grace period) those only just-expired ones need.
+  const liveKeys = new Set<string>();
+  const graceKeys = new Set<string>();
   const mapLayers = new Map<string, string[]>();
   const needed = [...live.map((s) => ({ s, required: true })), ...recent.map((s) => ({ s, required: false }))];
   for (const [i, { s, required }] of needed.entries()) {
     if (i % 16 === 0) progress({ task: 'finding live objects', done: i, total: needed.length });
+    const keep = required ? liveKeys : graceKeys;
     keep.add(objectKeys.snapshot(s.id));
     keep.add(objectKeys.blockMap(s.blockMap));
     let layers = mapLayers.get(s.blockMap);
@@ -212,13 +215,13 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
     for await (const o of repo.objects.list(prefix)) {
       // Names that are not ours are left alone (fsck reports them).
       if (!parseObjectKey(o.key)) continue;
-      if (keep.has(o.key)) {
+      if (liveKeys.has(o.key)) {
         add(totals.live, o);
         continue;
       }
       const name = owner.get(o.key);
       const bucket = name === undefined ? unattributed : forDb(name);
-      if (now - o.modifiedAt < graceMs) {
+      if (graceKeys.has(o.key) || now - o.modifiedAt < graceMs) {
         add(bucket.waiting, o);
         add(totals.waiting, o);
       } else {

@@ -188,12 +188,15 @@ export interface FaultRelay {
   fail(match: RequestMatch, status: number, times: number): void;
   /** Holds matching requests until released. */
   hold(match: RequestMatch): HeldRequests;
+  /** Cuts the connection of the next `times` matching responses after `bytes` bytes of body. */
+  cut(match: RequestMatch, bytes: number, times: number): void;
   close(): Promise<void>;
 }
 
 export async function startFaultRelay(targetPort: number): Promise<FaultRelay> {
   const failures: { match: RequestMatch; status: number; left: number }[] = [];
   const holds: { match: RequestMatch; gate: Promise<void>; arrive: () => void }[] = [];
+  const cuts: { match: RequestMatch; bytes: number; left: number }[] = [];
   const requests: RelayedRequest[] = [];
   const matches = (m: RequestMatch, req: http.IncomingMessage) => (!m.method || m.method === req.method) && (!m.path || m.path.test(req.url ?? ''));
   const server = http.createServer(async (req, res) => {
@@ -214,10 +217,22 @@ export async function startFaultRelay(targetPort: number): Promise<FaultRelay> {
       h.arrive();
       await h.gate;
     }
+    const cut = cuts.find((c) => c.left > 0 && matches(c.match, req));
+    if (cut) cut.left--;
     const upstream = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
       entry.status = up.statusCode ?? 0;
       res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+      if (!cut) return void up.pipe(res);
+      let sent = 0;
+      up.on('data', (chunk: Buffer) => {
+        if (sent >= cut.bytes) return;
+        res.write(chunk.subarray(0, cut.bytes - sent));
+        sent += chunk.length;
+        if (sent >= cut.bytes) {
+          up.destroy();
+          res.socket?.destroy();
+        }
+      });
     });
     // The server is gone: cut the client's connection, as the server's own failure would.
     upstream.on('error', () => req.socket.destroy());
@@ -234,6 +249,9 @@ export async function startFaultRelay(targetPort: number): Promise<FaultRelay> {
     requests,
     fail(match, status, times) {
       failures.push({ match, status, left: times });
+    },
+    cut(match, bytes, times) {
+      cuts.push({ match, bytes, left: times });
     },
     hold(match) {
       let arrive!: () => void;
@@ -257,4 +275,20 @@ export async function freePort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
+}
+
+/**
+ * Sets the servers' credentials in this process's environment (as a user would export them) and
+ * returns a function that puts the environment back as it was.
+ */
+export function exportCredentials(...servers: { env: Record<string, string> }[]): () => void {
+  const added: Record<string, string> = Object.assign({}, ...servers.map((s) => s.env));
+  const previous = new Map(Object.keys(added).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, added);
+  return () => {
+    for (const [k, v] of previous) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
 }

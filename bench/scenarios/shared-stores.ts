@@ -8,7 +8,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDatabase, createSnapshot, query, Repository } from '../../index.js';
 import { WorkingCopy } from '../../core/working-copy.js';
-import { startPostgres, startS3 } from '../../test/shared-stores.js';
+import { exportCredentials, startPostgres, startS3 } from '../../test/shared-stores.js';
 import { clusteredUpdateSql } from '../fixture.js';
 import { median, timed } from '../timing.js';
 import type { Measurement, Scenario } from '../types.js';
@@ -23,8 +23,7 @@ export const sharedStoresSnapshot: Scenario = {
     const database = fixture.size.label;
     progress(`${database}: ${NAME}: starting PostgreSQL and the S3 server`);
     const [postgres, s3] = await Promise.all([startPostgres(), startS3()]);
-    const savedEnv = { ...process.env };
-    Object.assign(process.env, postgres.env, s3.env);
+    const restoreEnv = exportCredentials(postgres, s3);
     const dir = join(fixture.scratchDir, 'shared');
     let shared: Repository | null = null;
     try {
@@ -83,7 +82,7 @@ export const sharedStoresSnapshot: Scenario = {
       return { measurements, checks: [] };
     } finally {
       await shared?.close();
-      process.env = savedEnv;
+      restoreEnv();
       await Promise.all([postgres.close(), s3.close()]);
       await rm(dir, { recursive: true, force: true });
     }

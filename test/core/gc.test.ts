@@ -20,19 +20,19 @@ import { objectKeys } from '../../core/store/object-store.js';
 import { WorkingCopy } from '../../core/working-copy.js';
 import { materializeSnapshot } from '../../core/snapshot-cache.js';
 import { tempDir, tempRepository } from '../helpers.js';
-import { startPostgres, startS3, type PostgresServer, type S3Server } from '../shared-stores.js';
+import { exportCredentials, startPostgres, startS3, type PostgresServer, type S3Server } from '../shared-stores.js';
 
 let postgres: PostgresServer;
 let s3: S3Server;
-const savedEnv = { ...process.env };
+let restoreEnv = () => {};
 
 beforeAll(async () => {
   [postgres, s3] = await Promise.all([startPostgres(), startS3()]);
-  Object.assign(process.env, postgres.env, s3.env);
+  restoreEnv = exportCredentials(postgres, s3);
 });
 
 afterAll(async () => {
-  process.env = savedEnv;
+  restoreEnv();
   await Promise.all([postgres?.close(), s3?.close()]);
 });
 

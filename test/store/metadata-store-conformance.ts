@@ -214,6 +214,30 @@ export function metadataStoreConformance(name: string, make: () => Promise<Metad
       await store.close();
     });
 
+    it('reads one consistent view while another handle commits', async () => {
+      const reader = await make();
+      await withDatabase(reader, 'shop');
+      const writer = again(reader);
+      let done = false;
+      const commits = (async () => {
+        for (let n = 2; n < 60; n++) {
+          await writer.commitSnapshot({ snapshot: snapshot('shop', n, n - 1), layer: null, branch: 'main', expectedHead: id(n - 1) });
+        }
+        done = true;
+      })();
+      let views = 0;
+      while (!done || views === 0) {
+        const [history] = (await reader.readView('shop')).databases;
+        const ids = new Set(history!.snapshots.map((s) => s.id));
+        // The branch and the snapshot it points at are seen together, or neither is.
+        for (const b of history!.branches) expect(ids.has(b.head), `view ${views}: ${b.name} -> ${b.head}`).toBe(true);
+        views++;
+      }
+      await commits;
+      if (writer !== reader) await writer.close();
+      await reader.close();
+    });
+
     it('loses no commit when two handles race on one branch', async () => {
       const first = await make();
       await withDatabase(first, 'shop');

@@ -141,9 +141,14 @@ describe('S3ObjectStore', () => {
       expect(parts.map((r) => [/partNumber=(\d+)/.exec(r.path)![1], r.status]).sort()).toEqual([['1', 200], ['2', 200], ['2', 500], ['3', 200]]);
       expect(relay.requests.some((r) => r.method === 'POST' && /uploads/.test(r.path))).toBe(true);
       expect((await store.getRange('layers/big', MIN_PART_SIZE - 10, 20)).equals(data.subarray(MIN_PART_SIZE - 10, MIN_PART_SIZE + 10))).toBe(true);
+      // A read cut off part-way resumes from where it stopped, with a range request.
+      const reads = () => relay.requests.filter((r) => r.method === 'GET' && /layers\/big(\?|$)/.test(r.path));
+      const before = reads().length;
+      relay.cut({ method: 'GET', path: /layers\/big(\?|$)/ }, 3 << 20, 1);
       const pieces: Buffer[] = [];
       for await (const p of store.getStream('layers/big')) pieces.push(p);
       expect(Buffer.concat(pieces).equals(data)).toBe(true);
+      expect(reads().length - before).toBe(2);
       await store.close();
     } finally {
       await relay.close();

@@ -224,12 +224,11 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async getBranch(db: string, name: string): Promise<BranchRow | null> {
-    const r = await this.rows('SELECT * FROM branches WHERE db = $1 AND name = $2', [db, name]);
-    return r[0] ? toBranch(r[0]) : null;
+    return (await this.refRows('branch', db, name)).map(toBranch)[0] ?? null;
   }
 
   async listBranches(db: string): Promise<BranchRow[]> {
-    return (await this.rows('SELECT * FROM branches WHERE db = $1 ORDER BY name', [db])).map(toBranch);
+    return (await this.refRows('branch', db)).map(toBranch);
   }
 
   createBranch(row: BranchRow): Promise<void> {
@@ -250,12 +249,19 @@ export class PgMetadataStore implements MetadataStore {
   }
 
   async getTag(db: string, name: string): Promise<TagRow | null> {
-    const r = await this.rows('SELECT * FROM tags WHERE db = $1 AND name = $2', [db, name]);
-    return r[0] ? toTag(r[0]) : null;
+    return (await this.refRows('tag', db, name)).map(toTag)[0] ?? null;
   }
 
   async listTags(db: string): Promise<TagRow[]> {
-    return (await this.rows('SELECT * FROM tags WHERE db = $1 ORDER BY name', [db])).map(toTag);
+    return (await this.refRows('tag', db)).map(toTag);
+  }
+
+  /** A database's branches or tags, in name order; only `name` when it is given. */
+  private refRows(kind: 'branch' | 'tag', db: string, name?: string): Promise<Row[]> {
+    const table = REF_TABLES[kind];
+    return name === undefined
+      ? this.rows(`SELECT * FROM ${table} WHERE db = $1 ORDER BY name`, [db])
+      : this.rows(`SELECT * FROM ${table} WHERE db = $1 AND name = $2`, [db, name]);
   }
 
   createTag(row: TagRow): Promise<void> {

@@ -134,7 +134,7 @@ export class S3ObjectStore implements ObjectStore {
   /** One PUT when the object fits in a part, else a multipart upload fed as the source yields. */
   private async upload(full: string, source: AsyncIterable<Uint8Array>, sizeHint?: number): Promise<void> {
     const partSize = sizeHint ? Math.max(this.partSize, Math.ceil(sizeHint / (MAX_PARTS - 1))) : this.partSize;
-    const parts = partsOf(source, partSize);
+    const parts = partsOf(source, partSize, sizeHint);
     const first = await parts.next();
     const second = first.done ? first : await parts.next();
     if (second.done) {
@@ -357,20 +357,33 @@ async function readBody(body: Readable): Promise<Buffer> {
   return Buffer.concat(pieces);
 }
 
-/** Regroups a byte stream into parts of exactly `size` bytes (the last may be shorter). */
-async function* partsOf(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
-  let part = Buffer.allocUnsafe(size);
+/**
+ * Regroups a byte stream into parts of exactly `size` bytes (the last may be shorter). Bytes are
+ * copied, so a source may reuse its buffers. With `expected` (the total, when known), a small
+ * object gets a buffer of its own size rather than a whole part's.
+ */
+async function* partsOf(source: AsyncIterable<Uint8Array>, size: number, expected?: number): AsyncGenerator<Buffer> {
+  let produced = 0;
+  const allocate = () => Buffer.allocUnsafe(expected === undefined ? size : Math.max(1, Math.min(size, expected - produced)));
+  let part = allocate();
   let filled = 0;
   for await (const chunk of source) {
     let offset = 0;
     while (offset < chunk.length) {
-      const n = Math.min(size - filled, chunk.length - offset);
+      if (filled === part.length) {
+        // More bytes than expected: grow to a whole part.
+        const bigger = Buffer.allocUnsafe(size);
+        part.copy(bigger, 0, 0, filled);
+        part = bigger;
+      }
+      const n = Math.min(part.length - filled, chunk.length - offset);
       part.set(chunk.subarray(offset, offset + n), filled);
       filled += n;
       offset += n;
       if (filled === size) {
         yield part;
-        part = Buffer.allocUnsafe(size);
+        produced += size;
+        part = allocate();
         filled = 0;
       }
     }

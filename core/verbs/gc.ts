@@ -16,7 +16,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CorruptObjectError, InvalidArgumentError, StoreUnavailableError, errorMessage } from '../errors.js';
+import { CorruptObjectError, InvalidArgumentError, NotFoundError, StoreUnavailableError, errorMessage } from '../errors.js';
 import { shortId } from '../hash.js';
 import { decodeBlockMap, layersOf } from '../format/block-map.js';
 import type { ProgressSink } from '../progress.js';
@@ -154,7 +154,12 @@ export async function gc(repo: Repository, options: GcOptions = {}): Promise<GcR
       const ids = new Set(choose(history).filter((id) => !roots.has(id)));
       expired.set(name, history.snapshots.filter((s) => ids.has(s.id)));
     } else {
-      expired.set(name, await repo.metadata.expireSnapshots(name, choose, now));
+      try {
+        expired.set(name, await repo.metadata.expireSnapshots(name, choose, now));
+      } catch (err) {
+        // Dropped since it was listed: its snapshots are expired rows already.
+        if (!(err instanceof NotFoundError && options.db === undefined)) throw err;
+      }
     }
   }
 

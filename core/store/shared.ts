@@ -14,9 +14,9 @@
 import { readFile, stat, writeFile, chmod } from 'node:fs/promises';
 import { parse as parseToml } from 'smol-toml';
 import { InvalidArgumentError } from '../errors.js';
-import { parsePostgresUrl, samePostgres, type PostgresLocation, type S3Location } from './locations.js';
+import { describeS3, parsePostgresUrl, samePostgres, type PostgresLocation, type S3Location } from './locations.js';
 import type { MetadataStore } from './metadata-store.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectInfo, ObjectStore } from './object-store.js';
 
 export interface SharedStoresConfig {
   metadata: PostgresLocation;
@@ -39,20 +39,79 @@ export async function openSharedStores(
   options: { poolSize?: number } = {},
 ): Promise<{ metadata: MetadataStore; objects: ObjectStore }> {
   const stored = await readCredentials(credentialsPath);
-  const [{ PgMetadataStore }, { S3ObjectStore }] = await Promise.all([import('./pg-metadata-store.js'), import('./s3-object-store.js')]);
+  const { PgMetadataStore } = await import('./pg-metadata-store.js');
   const metadata = new PgMetadataStore({
     location: config.metadata,
     password: postgresPassword(config.metadata, stored),
     ...(options.poolSize ? { poolSize: options.poolSize } : {}),
   });
   const useStoredKeys = !process.env.AWS_ACCESS_KEY_ID && stored.s3AccessKeyId && stored.s3SecretAccessKey;
-  const objects = new S3ObjectStore({
-    ...config.objects,
-    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
-    ...(config.s3Region ? { region: config.s3Region } : {}),
-    ...(useStoredKeys ? { credentials: { accessKeyId: stored.s3AccessKeyId!, secretAccessKey: stored.s3SecretAccessKey! } } : {}),
+  // The AWS SDK takes a few hundred ms to load; commands that touch only metadata (log, branch,
+  // tag, db list) never pay for it.
+  const objects = new LazyObjectStore(describeS3({ ...config.objects, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}) }), async () => {
+    const { S3ObjectStore } = await import('./s3-object-store.js');
+    return new S3ObjectStore({
+      ...config.objects,
+      ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
+      ...(config.s3Region ? { region: config.s3Region } : {}),
+      ...(useStoredKeys ? { credentials: { accessKeyId: stored.s3AccessKeyId!, secretAccessKey: stored.s3SecretAccessKey! } } : {}),
+    });
   });
   return { metadata, objects };
+}
+
+/** An object store made on first use. */
+class LazyObjectStore implements ObjectStore {
+  private store: Promise<ObjectStore> | null = null;
+
+  constructor(
+    readonly description: string,
+    private readonly make: () => Promise<ObjectStore>,
+  ) {}
+
+  private use(): Promise<ObjectStore> {
+    return (this.store ??= this.make());
+  }
+
+  async put(key: string, data: Uint8Array): Promise<void> {
+    return (await this.use()).put(key, data);
+  }
+
+  async putFile(key: string, path: string): Promise<void> {
+    return (await this.use()).putFile(key, path);
+  }
+
+  async putStream(key: string, source: AsyncIterable<Uint8Array>, sizeHint?: number): Promise<void> {
+    return (await this.use()).putStream(key, source, sizeHint);
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return (await this.use()).get(key);
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    return (await this.use()).getRange(key, offset, length);
+  }
+
+  async *getStream(key: string): AsyncIterable<Buffer> {
+    yield* (await this.use()).getStream(key);
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    return (await this.use()).head(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    yield* (await this.use()).list(prefix);
+  }
+
+  async delete(key: string): Promise<void> {
+    return (await this.use()).delete(key);
+  }
+
+  async close(): Promise<void> {
+    if (this.store) await (await this.store).close();
+  }
 }
 
 /** The password to send, or null to let pg read PGPASSWORD or ~/.pgpass itself. */

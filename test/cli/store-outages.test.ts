@@ -8,13 +8,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, expectOneLineError, spawnCli, tempDir, type CliResult } from '../helpers.js';
-import { startFaultRelay, startPostgres, startS3, type FaultRelay, type PostgresServer, type RequestMatch, type S3Server } from '../shared-stores.js';
+import { join } from 'node:path';
+import { Repository } from '../../core/repository.js';
+import { query } from '../../core/verbs/query.js';
+import { fsck } from '../../core/verbs/fsck.js';
+import { log } from '../../core/verbs/log.js';
+import { exportCredentials, startFaultRelay, startPostgres, startS3, type FaultRelay, type PostgresServer, type RequestMatch, type S3Server } from '../shared-stores.js';
 
 let postgres: PostgresServer;
 let s3: S3Server;
 let relay: FaultRelay;
 let dir: string;
 let env: Record<string, string>;
+let restoreEnv = () => {};
 
 const run = (...args: string[]) => cli(args, { cwd: dir, env });
 
@@ -27,12 +33,14 @@ beforeAll(async () => {
   [postgres, s3] = await Promise.all([startPostgres(), startS3()]);
   relay = await startFaultRelay(s3.port);
   env = { ...postgres.env, ...s3.env };
+  restoreEnv = exportCredentials(postgres, s3);
   dir = await tempDir();
   await ok(await run('init', '--metadata', await postgres.createDatabase(), '--objects', s3.newLocation(), '--s3-endpoint', relay.endpoint));
   await ok(await run('db', 'create', 'shop'));
 });
 
 afterAll(async () => {
+  restoreEnv();
   await relay?.close();
   await Promise.all([postgres?.close(), s3?.close()]);
 });
@@ -75,18 +83,27 @@ async function failsCleanly(service: Service, at: RequestMatch, ...args: string[
   await fsckPasses();
 }
 
+/** Opens the repository in this process, for the steps around the command under test. */
+async function withRepository<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open({ repo: join(dir, '.openduck') });
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
 /** Replaces table t with `rows` new rows. */
 async function change(rows: number): Promise<void> {
-  await ok(await run('query', '--db', 'shop', `CREATE OR REPLACE TABLE t AS SELECT range AS id, md5((range * ${rows})::VARCHAR) AS v FROM range(${rows})`));
+  await withRepository((repo) => query(repo, 'shop', `CREATE OR REPLACE TABLE t AS SELECT range AS id, md5((range * ${rows})::VARCHAR) AS v FROM range(${rows})`));
 }
 
 async function count(ref: string): Promise<number> {
-  return JSON.parse((await ok(await run('query', '--db', ref, 'SELECT count(*) AS n FROM t', '--format', 'json'))).stdout)[0].n;
+  return withRepository(async (repo) => Number((await query(repo, ref, 'SELECT count(*) AS n FROM t')).rows[0]!.n));
 }
 
 async function fsckPasses(): Promise<void> {
-  const r = await ok(await run('fsck', '--json'));
-  expect(JSON.parse(r.stdout).problems).toEqual([]);
+  expect((await withRepository((repo) => fsck(repo))).problems).toEqual([]);
 }
 
 describe('a service that stops mid-command', () => {
@@ -108,7 +125,6 @@ describe('a service that stops mid-command', () => {
     await ok(await run('gc', '--keep-last', '1', '--grace', '0'));
     await fsckPasses();
     expect(await count('shop@main')).toBe(40_000);
-    const log = JSON.parse((await ok(await run('log', 'shop', '--json'))).stdout);
-    expect(log.map((e: { message: string }) => e.message)).toEqual(['S3']);
+    expect((await withRepository((repo) => log(repo, 'shop'))).map((e) => e.message)).toEqual(['S3']);
   });
 });

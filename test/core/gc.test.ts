@@ -197,6 +197,34 @@ for (const kind of kinds) {
   });
 }
 
+describe('gc on a shared repository', () => {
+  it('expires the base of another folder\'s working copy, which follows its branch when clean', async () => {
+    const stores = { metadata: await postgres.createDatabase(), objects: s3.newLocation(), s3Endpoint: s3.endpoint };
+    const a = await Repository.init(join(await tempDir(), '.openduck'), { stores });
+    await createDatabase(a, 'shop');
+    await query(a, 'shop', `CREATE TABLE t AS SELECT range AS id, md5(range::VARCHAR) AS v FROM range(${ROWS})`);
+    await createSnapshot(a, 'shop', { message: 'one' });
+    const b = await Repository.init(join(await tempDir(), '.openduck'), { stores });
+    expect(b.joined).toBe(true);
+    const baseOfB = (await b.metadata.getBranch('shop', 'main'))!.head;
+    expect(await fingerprint(b, 'shop')).toBe(await fingerprint(a, 'shop@main'));
+
+    // A moves main on and trims history: gc in A knows nothing of B's working copy.
+    await query(a, 'shop', 'DELETE FROM t WHERE id % 2 = 0');
+    await createSnapshot(a, 'shop', { message: 'two' });
+    await gc(a, { keepLast: 1, graceMs: 0 });
+    expect(await b.metadata.getSnapshot('shop', baseOfB)).toBeNull();
+
+    // B's working copy, untouched since it was made, follows main to A's snapshot.
+    expect(await fingerprint(b, 'shop')).toBe(await fingerprint(a, 'shop@main'));
+    await query(b, 'shop', 'INSERT INTO t VALUES (-1, $$from b$$)');
+    expect((await createSnapshot(b, 'shop', { message: 'three' })).created).toBe(true);
+    expect((await log(a, 'shop')).map((e) => e.message)).toEqual(['three', 'two']);
+    expect((await fsck(a)).problems).toEqual([]);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
 describe('gc arguments', () => {
   it('parses durations and refuses nonsense', async () => {
     expect(parseDuration('90m')).toBe(5_400_000);

@@ -64,7 +64,7 @@ export const USAGE = `usage: node dist/bench/run.js [--quick] [--storage-only | 
 
   --quick         ~20 MiB and ~100 MiB databases instead of ~100 MiB and ~1 GiB, and a 1M-row instead
                   of a 10M-row remote scan, with fewer latency iterations (also BENCH_QUICK=1)
-  --storage-only  only the snapshot, branch, checkout and diff scenarios
+  --storage-only  only the snapshot (embedded, and on PostgreSQL + S3), branch, checkout and diff scenarios
   --remote-only   only the gateway → worker → client scenarios (remote scan, latency, memory)
   --cli-only      only the CLI startup scenario (everyday commands as whole processes vs node -e 0)
 

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'NOT_A_REPOSITORY'
   | 'SQL_ERROR'
   | 'BUSY'
+  | 'UNAVAILABLE'
+  | 'INCOMPATIBLE'
   | 'INTERNAL';
 
 export class OpenDuckError extends Error {
@@ -212,6 +214,31 @@ export class BusyError extends OpenDuckError {
     detail: string,
   ) {
     super('BUSY', `${object} is busy: ${detail}`);
+  }
+}
+
+/**
+ * A store (PostgreSQL, S3) that cannot be reached, or that answered but refused us (`reachable`:
+ * bad credentials, a missing bucket). `service` names it without credentials ("PostgreSQL at
+ * db.internal:5432/openduck"), so the user knows which one to fix.
+ */
+export class StoreUnavailableError extends OpenDuckError {
+  constructor(
+    readonly service: string,
+    readonly detail: string,
+    options: { reachable?: boolean; cause?: unknown } = {},
+  ) {
+    super('UNAVAILABLE', options.reachable ? `${service}: ${detail}` : `${service} is unreachable: ${detail}`, { cause: options.cause });
+  }
+}
+
+/** A store written by a newer OpenDuck (a schema or format this code does not know). */
+export class IncompatibleStoreError extends OpenDuckError {
+  constructor(
+    readonly store: string,
+    detail: string,
+  ) {
+    super('INCOMPATIBLE', `${store}: ${detail}`);
   }
 }
 

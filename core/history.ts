@@ -20,8 +20,9 @@ export interface GraphLine {
 }
 
 /**
- * The ids reachable from `starts` through parents, in the order they are first met. Ids missing
- * from `byId` are passed to `onMissing` (or skipped) and not followed.
+ * The ids reachable from `starts` through parents, in the order they are first met. A start
+ * missing from `byId` is passed to `onMissing` (or skipped); a missing parent is history gc
+ * expired, where the walk ends.
  */
 export function reachable<T extends GraphNode>(byId: Map<string, T>, starts: Iterable<string>, onMissing?: (id: string) => void): Map<string, T> {
   const seen = new Map<string, T>();
@@ -35,7 +36,8 @@ export function reachable<T extends GraphNode>(byId: Map<string, T>, starts: Ite
       continue;
     }
     seen.set(id, node);
-    stack.push(...node.parents);
+    // gc may have expired older history: the walk ends where it was cut.
+    stack.push(...node.parents.filter((p) => byId.has(p)));
   }
   return seen;
 }

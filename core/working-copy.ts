@@ -12,7 +12,7 @@
  * how to rebuild it (`openduck checkout DB BRANCH --force`), because silently recreating it
  * would hide the loss of whatever it held.
  */
-import { readFile, rename, rm, stat, utimes, open } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, utimes, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSync } from 'node:fs';
 import { applyBlockMap, BlockReader, type ApplyResult } from './blocks.js';
@@ -24,7 +24,6 @@ import { fsyncDir, removeStaleStagingFiles, stagingPath, writeFileAtomic } from 
 import { isFullId, shortId } from './hash.js';
 import { acquireLeases, releaseAll, type WriteLease } from './lease.js';
 import { isValidRev } from './names.js';
-import { mustGetSnapshot } from './refs.js';
 import type { Repository } from './repository.js';
 import type { SnapshotRow } from './store/metadata-store.js';
 import type { ProgressSink } from './progress.js';
@@ -96,6 +95,7 @@ export class WorkingCopy {
   }
 
   async writeState(state: WorkingCopyState): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(this.statePath, JSON.stringify(state, null, 2) + '\n');
   }
 
@@ -110,6 +110,11 @@ export class WorkingCopy {
 
   async exists(): Promise<boolean> {
     return !!(await stat(this.path).catch(() => null));
+  }
+
+  /** Whether this folder has a working copy of the database at all (its file or its state). */
+  async present(): Promise<boolean> {
+    return (await this.exists()) || !!(await stat(this.statePath).catch(() => null));
   }
 
   /** Takes the file lock (see working-copy-lock.ts), folding any WAL into the file. */
@@ -329,7 +334,10 @@ async function settle(repo: Repository, wc: WorkingCopy, mode: LockMode): Promis
     const head = await repo.metadata.getBranch(wc.db, state.branch);
     if (!head) throw new NotFoundError('branch', `${wc.db}@${state.branch}`, 'the working copy is on a branch that no longer exists');
     if (head.head !== state.base) {
-      if (await wc.isDirty(await mustGetSnapshot(repo, wc.db, state.base), state.stamp, file)) {
+      // gc may have expired the base since (another folder moved the branch on and trimmed
+      // history); a file whose clean stamp still matches holds it and can follow.
+      const base = await repo.metadata.getSnapshot(wc.db, state.base);
+      if (base ? await wc.isDirty(base, state.stamp, file) : !(await wc.matchesStamp(state.stamp))) {
         throw new ConflictError(
           `${wc.db}@${state.branch}`,
           `${wc.db}@${state.branch} moved to ${shortId(head.head)} but the working copy, made from ${shortId(state.base)}, has unsnapshotted changes`,

@@ -20,6 +20,8 @@ const CODE_FOR: Record<ErrorCode, grpc.status> = {
   NOT_A_REPOSITORY: grpc.status.FAILED_PRECONDITION,
   SQL_ERROR: grpc.status.INVALID_ARGUMENT,
   BUSY: grpc.status.UNAVAILABLE,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+  INCOMPATIBLE: grpc.status.FAILED_PRECONDITION,
   INTERNAL: grpc.status.INTERNAL,
 };
 

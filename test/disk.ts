@@ -7,7 +7,8 @@ export async function diskUsage(dir: string): Promise<number> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) total += await diskUsage(p);
-    else total += (await lstat(p)).blocks * 512;
+    // A file can vanish between readdir and lstat (DuckDB removes its WAL when it closes the file).
+    else total += ((await lstat(p).catch(() => null))?.blocks ?? 0) * 512;
   }
   return total;
 }

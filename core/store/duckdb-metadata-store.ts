@@ -15,18 +15,20 @@ import { AlreadyExistsError, BusyError, ConflictError, LeaseHeldError, MissingMe
 import type {
   BranchRow,
   CommitRequest,
+  DatabaseHistory,
   DatabaseRow,
   LayerRow,
   LeaseGrant,
   LeaseHolder,
   MetadataStore,
+  MetadataView,
   SnapshotRow,
   TagRow,
 } from './metadata-store.js';
-import { METADATA_MIGRATIONS, METADATA_TABLES } from './metadata-schema.js';
+import { METADATA_TABLES, pendingMigrations } from './metadata-schema.js';
+import { groupHistories, protectedRoots, toBranch, toDatabase, toExpired, toLayer, toLease, toSnapshot, toTag, snapshotValues, type Row } from './metadata-rows.js';
 import { quoteIdentifier } from '../sql.js';
 
-type Row = Record<string, unknown>;
 
 export interface DuckDBMetadataStoreOptions {
   /** How long to keep retrying when another process holds the file. */
@@ -115,7 +117,7 @@ export class DuckDBMetadataStore implements MetadataStore {
     }
     this.connection = await this.instance.connect();
     if (!this.migrated) {
-      await migrate(this.connection);
+      await migrate(this.connection, this.description);
       this.migrated = true;
     }
     return this.connection;
@@ -178,7 +180,9 @@ export class DuckDBMetadataStore implements MetadataStore {
     return this.use((con) =>
       transaction(con, async () => {
         if (!(await rows(con, 'SELECT 1 FROM databases WHERE name = ?', [name])).length) throw new NotFoundError('database', name);
-        for (const table of ['branches', 'tags', 'snapshots', 'leases', 'lease_tokens', 'layers']) {
+        await con.run('INSERT INTO expired_snapshots SELECT db, id, block_map, ? FROM snapshots WHERE db = ? ON CONFLICT DO NOTHING', [Date.now(), name]);
+        // Layer rows stay until gc deletes their objects, so it can say whose bytes it reclaims.
+        for (const table of ['branches', 'tags', 'snapshots', 'leases', 'lease_tokens']) {
           await con.run(`DELETE FROM ${table} WHERE db = ?`, [name]);
         }
         await con.run('DELETE FROM databases WHERE name = ?', [name]);
@@ -307,13 +311,72 @@ export class DuckDBMetadataStore implements MetadataStore {
   }
 
   listLayers(): Promise<LayerRow[]> {
-    return this.use(async (con) =>
-      (await rows(con, 'SELECT * FROM layers ORDER BY id')).map((r) => ({
-        id: String(r.id),
-        db: String(r.db),
-        bytes: Number(r.bytes),
-        createdAt: Number(r.created_at),
-      })),
+    return this.use(async (con) => (await rows(con, 'SELECT * FROM layers ORDER BY id')).map(toLayer));
+  }
+
+  forgetLayers(ids: string[]): Promise<void> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        for (const id of ids) await con.run('DELETE FROM layers WHERE id = ?', [id]);
+      }),
+    );
+  }
+
+  readView(db?: string): Promise<MetadataView> {
+    // One transaction: DuckDB gives it a snapshot of the file, and no other process can have the
+    // file open meanwhile anyway.
+    return this.use((con) =>
+      transaction(con, async () => {
+        const only = db === undefined ? '' : ' WHERE db = ?';
+        const params = db === undefined ? [] : [db];
+        const databases = (await rows(con, `SELECT * FROM databases${db === undefined ? '' : ' WHERE name = ?'} ORDER BY name`, params)).map(toDatabase);
+        const snapshots = (await rows(con, `SELECT * FROM snapshots${only} ORDER BY created_at DESC, id`, params)).map(toSnapshot);
+        const branches = (await rows(con, `SELECT * FROM branches${only} ORDER BY name`, params)).map(toBranch);
+        const tags = (await rows(con, `SELECT * FROM tags${only} ORDER BY name`, params)).map(toTag);
+        const expired = (await rows(con, `SELECT * FROM expired_snapshots${only} ORDER BY db, id`, params)).map(toExpired);
+        const layers = (await rows(con, `SELECT * FROM layers${only} ORDER BY id`, params)).map(toLayer);
+        return { databases: groupHistories(databases, snapshots, branches, tags, expired), expired, layers };
+      }),
+    );
+  }
+
+  expireSnapshots(db: string, choose: (history: DatabaseHistory) => Iterable<string>, expiredAt: number): Promise<SnapshotRow[]> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        const database = (await rows(con, 'SELECT * FROM databases WHERE name = ?', [db]))[0];
+        if (!database) throw new NotFoundError('database', db);
+        const history: DatabaseHistory = {
+          database: toDatabase(database),
+          snapshots: (await rows(con, 'SELECT * FROM snapshots WHERE db = ? ORDER BY created_at DESC, id', [db])).map(toSnapshot),
+          branches: (await rows(con, 'SELECT * FROM branches WHERE db = ? ORDER BY name', [db])).map(toBranch),
+          tags: (await rows(con, 'SELECT * FROM tags WHERE db = ? ORDER BY name', [db])).map(toTag),
+          expired: (await rows(con, 'SELECT * FROM expired_snapshots WHERE db = ? ORDER BY id', [db])).map(toExpired),
+        };
+        const keep = protectedRoots(history);
+        const chosen = new Set([...choose(history)].filter((id) => !keep.has(id)));
+        const expired = history.snapshots.filter((s) => chosen.has(s.id));
+        for (const s of expired) {
+          await con.run('DELETE FROM snapshots WHERE db = ? AND id = ?', [db, s.id]);
+          await con.run('INSERT INTO expired_snapshots VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [db, s.id, s.blockMap, expiredAt]);
+        }
+        return expired;
+      }),
+    );
+  }
+
+  getSetting(name: string): Promise<string | null> {
+    return this.use(async (con) => {
+      const r = (await rows(con, 'SELECT value FROM settings WHERE name = ?', [name]))[0];
+      return r ? String(r.value) : null;
+    });
+  }
+
+  initSetting(name: string, value: string): Promise<string> {
+    return this.use((con) =>
+      transaction(con, async () => {
+        await con.run('INSERT INTO settings VALUES (?, ?) ON CONFLICT DO NOTHING', [name, value]);
+        return String((await rows(con, 'SELECT value FROM settings WHERE name = ?', [name]))[0]!.value);
+      }),
     );
   }
 
@@ -364,11 +427,10 @@ export class DuckDBMetadataStore implements MetadataStore {
   }
 }
 
-async function migrate(con: DuckDBConnection): Promise<void> {
+async function migrate(con: DuckDBConnection, description: string): Promise<void> {
   await con.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
-  const applied = new Set((await rows(con, 'SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
-  for (const m of METADATA_MIGRATIONS) {
-    if (applied.has(m.version)) continue;
+  const applied = (await rows(con, 'SELECT version FROM schema_migrations')).map((r) => Number(r.version));
+  for (const m of pendingMigrations(applied, description)) {
     await transaction(con, async () => {
       for (const stmt of m.statements) await con.run(stmt);
       await con.run('INSERT INTO schema_migrations VALUES (?, ?)', [m.version, Date.now()]);
@@ -414,62 +476,11 @@ async function nextToken(con: DuckDBConnection, db: string, branch: string): Pro
 }
 
 async function insertSnapshot(con: DuckDBConnection, s: SnapshotRow): Promise<void> {
-  await con.run('INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-    s.db,
-    s.id,
-    s.parents.join(','),
-    s.blockMap,
-    s.layer,
-    s.message,
-    s.author,
-    s.createdAt,
-    s.sizeBytes,
-    s.blocksChanged,
-    s.bytesWritten,
-  ]);
+  await con.run('INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', snapshotValues(s));
 }
 
 async function insertLayer(con: DuckDBConnection, l: LayerRow): Promise<void> {
   await con.run('INSERT INTO layers VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [l.id, l.db, l.bytes, l.createdAt]);
-}
-
-function toDatabase(r: Row): DatabaseRow {
-  return { name: String(r.name), defaultBranch: String(r.default_branch), createdAt: Number(r.created_at) };
-}
-
-function toBranch(r: Row): BranchRow {
-  return { db: String(r.db), name: String(r.name), head: String(r.head), createdAt: Number(r.created_at) };
-}
-
-function toTag(r: Row): TagRow {
-  return { db: String(r.db), name: String(r.name), snapshot: String(r.snapshot), createdAt: Number(r.created_at) };
-}
-
-function toSnapshot(r: Row): SnapshotRow {
-  const parents = String(r.parents);
-  return {
-    db: String(r.db),
-    id: String(r.id),
-    parents: parents ? parents.split(',') : [],
-    blockMap: String(r.block_map),
-    layer: r.layer === null || r.layer === undefined ? null : String(r.layer),
-    message: String(r.message),
-    author: String(r.author),
-    createdAt: Number(r.created_at),
-    sizeBytes: Number(r.size_bytes),
-    blocksChanged: Number(r.blocks_changed),
-    bytesWritten: Number(r.bytes_written),
-  };
-}
-
-function toLease(r: Row): LeaseGrant {
-  return {
-    db: String(r.db),
-    branch: String(r.branch),
-    holder: { description: String(r.holder), host: String(r.holder_host), pid: Number(r.holder_pid) },
-    token: Number(r.token),
-    expiresAt: Number(r.expires_at),
-  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,7 +3,9 @@
  * that is fsynced and then renamed into place, and the directory is fsynced, so an object either
  * exists whole or not at all, whatever moment the process dies.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { mkdir, open, readdir, rename, rm, stat, chmod, copyFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { NotFoundError } from '../errors.js';
@@ -41,6 +43,25 @@ export class LocalObjectStore implements ObjectStore {
       await fh.close();
     }
     await this.install(tmp, dest);
+  }
+
+  async putStream(key: string, source: AsyncIterable<Uint8Array>): Promise<void> {
+    const dest = this.pathOf(key);
+    if (await exists(dest)) return;
+    await mkdir(this.stagingDir, { recursive: true });
+    const tmp = stagingPath(this.stagingDir, '.obj');
+    try {
+      await pipeline(Readable.from(source), createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+      const fh = await open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.install(tmp, dest);
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   async putFile(key: string, path: string): Promise<void> {
@@ -117,7 +138,7 @@ export class LocalObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       const s = await stat(this.pathOf(key));
-      return { key, size: s.size };
+      return { key, size: s.size, modifiedAt: s.mtimeMs };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -139,7 +160,9 @@ export class LocalObjectStore implements ObjectStore {
         if (e.isDirectory()) await walk(full);
         else if (e.isFile()) {
           const key = relative(this.root, full).split(sep).join('/');
-          if (key.startsWith(prefix)) found.push({ key, size: (await stat(full)).size });
+          // A file deleted since readdir (by a concurrent gc) is simply not listed.
+          const s = key.startsWith(prefix) ? await stat(full).catch(() => null) : null;
+          if (s) found.push({ key, size: s.size, modifiedAt: s.mtimeMs });
         }
       }
     };

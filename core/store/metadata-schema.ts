@@ -2,6 +2,8 @@
  * Versioned migrations of the metadata schema. The SQL is the common subset of DuckDB and
  * PostgreSQL, so both stores apply the same list and stay in step.
  */
+import { IncompatibleStoreError } from '../errors.js';
+
 export interface Migration {
   version: number;
   statements: string[];
@@ -61,6 +63,23 @@ export const METADATA_MIGRATIONS: Migration[] = [
         PRIMARY KEY (db, branch))`,
     ],
   },
+  {
+    version: 2,
+    statements: [
+      // gc removes snapshot rows; these keep what is needed to protect their objects for the
+      // grace period, and let fsck tell an expired parent from a missing one.
+      `CREATE TABLE expired_snapshots (
+        db VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        block_map VARCHAR NOT NULL,
+        expired_at BIGINT NOT NULL,
+        PRIMARY KEY (db, id))`,
+      // Repository-wide facts, such as where a shared repository's objects live.
+      `CREATE TABLE settings (
+        name VARCHAR PRIMARY KEY,
+        value VARCHAR NOT NULL)`,
+    ],
+  },
 ];
 
 /** Every table the migrations create, plus the migrations' own: what an integrity check reads. */
@@ -68,3 +87,21 @@ export const METADATA_TABLES: string[] = [
   'schema_migrations',
   ...METADATA_MIGRATIONS.flatMap((m) => m.statements.map((stmt) => /^CREATE TABLE (\w+)/.exec(stmt)?.[1]).filter((t): t is string => !!t)),
 ];
+
+export const LATEST_SCHEMA_VERSION = Math.max(...METADATA_MIGRATIONS.map((m) => m.version));
+
+/**
+ * The migrations still to apply, given the versions a store has recorded. A store that a newer
+ * OpenDuck migrated further is refused: this code would misread its rows.
+ */
+export function pendingMigrations(applied: Iterable<number>, store: string): Migration[] {
+  const done = new Set(applied);
+  const newest = Math.max(0, ...done);
+  if (newest > LATEST_SCHEMA_VERSION) {
+    throw new IncompatibleStoreError(
+      store,
+      `its schema is version ${newest}, newer than this OpenDuck understands (${LATEST_SCHEMA_VERSION}); upgrade openduck`,
+    );
+  }
+  return METADATA_MIGRATIONS.filter((m) => !done.has(m.version));
+}

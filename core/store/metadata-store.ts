@@ -75,6 +75,35 @@ export interface CommitRequest {
   leaseToken?: number;
 }
 
+/** What remains of a snapshot gc expired: enough to protect its objects for the grace period. */
+export interface ExpiredSnapshotRow {
+  db: string;
+  id: string;
+  blockMap: string;
+  expiredAt: number;
+}
+
+/** One database's rows, as read together in one consistent view. */
+export interface DatabaseHistory {
+  database: DatabaseRow;
+  snapshots: SnapshotRow[];
+  branches: BranchRow[];
+  tags: TagRow[];
+  /** Snapshots removed from this database's history by gc (their ids may still be parents). */
+  expired: ExpiredSnapshotRow[];
+}
+
+/**
+ * The metadata read in one transaction, so no commit lands between two of its parts: a branch
+ * and the snapshot it points at are either both seen or neither.
+ */
+export interface MetadataView {
+  databases: DatabaseHistory[];
+  /** Every expired snapshot, including those of dropped databases (for gc's grace period). */
+  expired: ExpiredSnapshotRow[];
+  layers: LayerRow[];
+}
+
 export interface MetadataStore {
   readonly description: string;
 
@@ -82,7 +111,10 @@ export interface MetadataStore {
   createDatabase(db: DatabaseRow, initial: SnapshotRow, layer: LayerRow | null): Promise<void>;
   getDatabase(name: string): Promise<DatabaseRow | null>;
   listDatabases(): Promise<DatabaseRow[]>;
-  /** Removes the database's rows: branches, tags, snapshots, leases. Its objects are left for gc. */
+  /**
+   * Removes the database's rows: branches, tags, snapshots, leases. Its snapshots become expired
+   * rows (so gc keeps their objects for the grace period); its objects are left for gc.
+   */
   dropDatabase(name: string): Promise<void>;
 
   getSnapshot(db: string, id: string): Promise<SnapshotRow | null>;
@@ -109,6 +141,23 @@ export interface MetadataStore {
   commitSnapshot(req: CommitRequest): Promise<void>;
 
   listLayers(): Promise<LayerRow[]>;
+  /** Forgets layer rows whose objects gc deleted. */
+  forgetLayers(ids: string[]): Promise<void>;
+
+  /** Everything about `db` (or every database), read in one consistent view. */
+  readView(db?: string): Promise<MetadataView>;
+  /**
+   * In one transaction: reads db's history, asks `choose` which snapshots to expire, and
+   * replaces those snapshot rows by expired rows. Branch heads and tagged snapshots are never
+   * expired, whatever `choose` returns, and nothing can point a ref at a snapshot while it is
+   * being expired. Returns the expired rows.
+   */
+  expireSnapshots(db: string, choose: (history: DatabaseHistory) => Iterable<string>, expiredAt: number): Promise<SnapshotRow[]>;
+
+  /** A repository-wide setting (such as where the objects live); null when never set. */
+  getSetting(name: string): Promise<string | null>;
+  /** Sets the setting unless it is already set; returns the value that holds afterwards. */
+  initSetting(name: string, value: string): Promise<string>;
 
   /**
    * Takes the write lease on a branch. If another holder has it and it is neither expired nor

@@ -8,6 +8,8 @@ import { InvalidArgumentError } from '../errors.js';
 export interface ObjectInfo {
   key: string;
   size: number;
+  /** When the object was written, epoch ms (gc's grace period counts from it). */
+  modifiedAt: number;
 }
 
 export interface ObjectStore {
@@ -17,6 +19,12 @@ export interface ObjectStore {
   put(key: string, data: Uint8Array): Promise<void>;
   /** Stores the file at `path` under key, consuming the file (it may be moved, not copied). */
   putFile(key: string, path: string): Promise<void>;
+  /**
+   * Stores a byte stream under key without holding it in memory. The object appears whole or not
+   * at all. When the key exists already, the source may be left unread. `sizeHint`, when known,
+   * lets a store pick its upload granularity.
+   */
+  putStream(key: string, source: AsyncIterable<Uint8Array>, sizeHint?: number): Promise<void>;
   /** Throws NotFoundError('object', key) when missing. */
   get(key: string): Promise<Buffer>;
   getRange(key: string, offset: number, length: number): Promise<Buffer>;

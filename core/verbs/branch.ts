@@ -104,7 +104,9 @@ export async function checkout(
     );
   }
   const branch = resolved.name;
-  const locked = await lockWorkingCopy(repo, db, 'openduck checkout', { alsoLock: [branch], mode: options.force ? 'repair' : 'write' });
+  // Checking out is how a working copy comes to a folder that has none (a joined repository, say).
+  const absent = !(await new WorkingCopy(repo, db).present());
+  const locked = await lockWorkingCopy(repo, db, 'openduck checkout', { alsoLock: [branch], mode: options.force || absent ? 'repair' : 'write' });
   const { wc, state, file } = locked;
   try {
     const target = await repo.metadata.getBranch(db, branch);

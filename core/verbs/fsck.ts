@@ -25,7 +25,10 @@ export interface FsckReport {
   layers: number;
   bytesVerified: number;
   problems: FsckProblem[];
-  /** Objects nothing references (left by interrupted writes or dropped databases); gc reclaims them. */
+  /**
+   * Objects nothing references (left by interrupted writes or dropped databases) and cached files
+   * of snapshots no database has; gc reclaims them.
+   */
   unreferenced: string[];
   /** Cached snapshots checked against their block maps. */
   cacheEntries: number;
@@ -55,7 +58,9 @@ export async function fsck(repo: Repository, db?: string, options: { onProgress?
   }
   if (problems.length) return { ok: false, ...empty, problems };
   if (db !== undefined) await mustHaveDatabase(repo, db);
-  const databases = db !== undefined ? [db] : (await repo.metadata.listDatabases()).map((d) => d.name);
+  // One consistent view: a snapshot committed meanwhile is seen with its branch, or not at all.
+  const view = await repo.metadata.readView(db);
+  const databases = view.databases.map((h) => h.database.name);
   const seen = { blockMaps: new Map<string, BlockMap | null>(), layers: new Map<string, Map<number, LayerIndexEntry> | null>() };
   let snapshots = 0;
   let bytesVerified = 0;
@@ -124,24 +129,26 @@ export async function fsck(repo: Repository, db?: string, options: { onProgress?
     await checkBlockMap(s.blockMap);
   };
 
-  for (const name of databases) {
-    const rows = await repo.metadata.listSnapshots(name);
+  for (const { database, snapshots: rows, branches, tags, expired } of view.databases) {
+    const name = database.name;
     const ids = new Set(rows.map((r) => r.id));
+    // gc expires old history: a parent (or a working copy's base) it expired is not missing.
+    const expiredIds = new Set(expired.map((e) => e.id));
     for (const [i, s] of rows.entries()) {
       options.onProgress?.({ task: `verifying ${name}`, done: i, total: rows.length });
       await checkSnapshot(s);
-      for (const p of s.parents) if (!ids.has(p)) problems.push({ object: `${name}@${shortId(s.id)}`, problem: `parent ${shortId(p)} is missing` });
+      for (const p of s.parents) if (!ids.has(p) && !expiredIds.has(p)) problems.push({ object: `${name}@${shortId(s.id)}`, problem: `parent ${shortId(p)} is missing` });
     }
-    for (const b of await repo.metadata.listBranches(name)) {
+    for (const b of branches) {
       if (!ids.has(b.head)) problems.push({ object: `${name}@${b.name}`, problem: `branch points at missing snapshot ${shortId(b.head)}` });
     }
-    for (const t of await repo.metadata.listTags(name)) {
+    for (const t of tags) {
       if (!ids.has(t.snapshot)) problems.push({ object: `${name}@${t.name}`, problem: `tag points at missing snapshot ${shortId(t.snapshot)}` });
     }
     const wc = new WorkingCopy(repo, name);
     try {
       const state = await wc.readState();
-      if (state && !ids.has(state.base)) {
+      if (state && !ids.has(state.base) && !expiredIds.has(state.base)) {
         problems.push({ object: `working copy of ${name}`, problem: `based on missing snapshot ${shortId(state.base)}` });
       }
     } catch (err) {
@@ -149,12 +156,12 @@ export async function fsck(repo: Repository, db?: string, options: { onProgress?
     }
   }
 
-  const { cacheEntries, repaired } = await checkCache(repo, databases, db === undefined, report, options.repair ?? false);
+  const known = new Map(view.databases.flatMap((h) => h.snapshots.map((s) => [s.id, s] as const)));
+  const { cacheEntries, repaired, orphaned } = await checkCache(repo, known, db === undefined, report, options.repair ?? false);
 
-  const unreferenced: string[] = [];
+  const unreferenced: string[] = [...orphaned];
   if (db === undefined) {
-    const referencedSnapshots = new Set<string>();
-    for (const name of databases) for (const s of await repo.metadata.listSnapshots(name)) referencedSnapshots.add(s.id);
+    const referencedSnapshots = new Set(view.databases.flatMap((h) => h.snapshots.map((s) => s.id)));
     for (const prefix of ['layers/', 'blockmaps/', 'snapshots/']) {
       for await (const o of repo.objects.list(prefix)) {
         const parsed = parseObjectKey(o.key);
@@ -184,18 +191,17 @@ export async function fsck(repo: Repository, db?: string, options: { onProgress?
 }
 
 /**
- * Checks each cached snapshot of `databases` against its block map. With `all`, entries of
+ * Checks each cached snapshot among `known` against its block map. With `all`, entries of
  * snapshots no database knows are reported too. `repair` drops what is wrong.
  */
 async function checkCache(
   repo: Repository,
-  databases: string[],
+  known: Map<string, SnapshotRow>,
   all: boolean,
   report: (object: string, err: unknown) => void,
   repair: boolean,
-): Promise<{ cacheEntries: number; repaired: string[] }> {
-  const known = new Map<string, SnapshotRow>();
-  for (const name of databases) for (const s of await repo.metadata.listSnapshots(name)) known.set(s.id, s);
+): Promise<{ cacheEntries: number; repaired: string[]; orphaned: string[] }> {
+  const orphaned: string[] = [];
   const repaired: string[] = [];
   let cacheEntries = 0;
   for (const id of await listCacheEntries(repo)) {
@@ -203,10 +209,11 @@ async function checkCache(
     const snapshot = known.get(id);
     if (!snapshot) {
       if (!all) continue;
+      // A snapshot gc expired (or a dropped database's): garbage, not damage; gc trims it too.
       if (repair) {
         await dropCacheEntry(repo, id);
         repaired.push(`${object}: dropped (no database has this snapshot)`);
-      } else report(object, new Error('cached snapshot that no database has (fsck --repair drops it)'));
+      } else orphaned.push(object);
       continue;
     }
     cacheEntries++;
@@ -222,7 +229,7 @@ async function checkCache(
       repaired.push(`${object}: dropped (${problem}); it is rebuilt from the layers when next read`);
     } else report(object, new Error(`${problem} (fsck --repair drops it)`));
   }
-  return { cacheEntries, repaired };
+  return { cacheEntries, repaired, orphaned };
 }
 
 function describe(err: unknown): string {

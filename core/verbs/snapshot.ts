@@ -1,4 +1,4 @@
-import { DamagedFileError, DamagedWorkingCopyError, DirtyWorkingCopyError, InvalidArgumentError } from '../errors.js';
+import { ConflictError, DamagedFileError, DamagedWorkingCopyError, DirtyWorkingCopyError, InvalidArgumentError } from '../errors.js';
 import { shortId } from '../hash.js';
 import { validateName } from '../names.js';
 import { mustGetSnapshot, parseRefIn, resolveRef, resolveRefIn, type ResolvedRef } from '../refs.js';
@@ -6,7 +6,7 @@ import type { Repository } from '../repository.js';
 import { putSnapshotRecord, sealFile, type Sealed } from '../seal.js';
 import { SNAPSHOT_RECORD_FORMAT, type SnapshotRecord } from '../format/snapshot-record.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
-import { lockWorkingCopy, WorkingCopy } from '../working-copy.js';
+import { lockWorkingCopy, WorkingCopy, type WorkingCopyState } from '../working-copy.js';
 import { blockMapLayout } from '../format/block-map.js';
 import type { ProgressSink } from '../progress.js';
 
@@ -71,7 +71,7 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
         leaseToken: locked.lease.token,
       });
     } catch (err) {
-      await wc.writeState({ branch: state.branch, base: state.base });
+      await settleFailedCommit(wc, state, err);
       throw err;
     }
     await wc.writeState({ branch: state.branch, base: sealed.snapshot.id, stamp: await wc.stampClean() });
@@ -86,6 +86,15 @@ export async function createSnapshot(repo: Repository, db: string, options: Snap
   } finally {
     await locked.release();
   }
+}
+
+/**
+ * After a failed commit: a conflict certainly committed nothing, so the intent is dropped. Any
+ * other failure (the metadata store became unreachable mid-commit) leaves it unknown whether the
+ * commit landed, so the intent stays for the next writer, which checks whether its target exists.
+ */
+async function settleFailedCommit(wc: WorkingCopy, state: WorkingCopyState, err: unknown): Promise<void> {
+  if (err instanceof ConflictError) await wc.writeState({ branch: state.branch, base: state.base });
 }
 
 export interface SnapshotInfo extends SnapshotRow {
@@ -225,7 +234,7 @@ export async function restoreSnapshot(
     try {
       await repo.metadata.commitSnapshot({ snapshot: row, layer: null, branch: state.branch, expectedHead: head.id, leaseToken: locked.lease.token });
     } catch (err) {
-      await wc.writeState({ branch: state.branch, base: state.base });
+      await settleFailedCommit(wc, state, err);
       throw err;
     }
     const applied = await moveTo(row);

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'NOT_A_REPOSITORY'
   | 'SQL_ERROR'
   | 'BUSY'
+  | 'RESOURCE_EXHAUSTED'
   | 'INTERNAL';
 
 export class OpenDuckError extends Error {
@@ -134,6 +135,16 @@ export class BusyError extends OpenDuckError {
     detail: string,
   ) {
     super('BUSY', `${object} is busy: ${detail}`);
+  }
+}
+
+/** A request needed more than a bound allows; `cap` names the bound (e.g. "--max-memory 2GB"). */
+export class ResourceExhaustedError extends OpenDuckError {
+  constructor(
+    readonly cap: string,
+    message: string,
+  ) {
+    super('RESOURCE_EXHAUSTED', message);
   }
 }
 

@@ -19,6 +19,7 @@ const CODE_FOR: Record<ErrorCode, grpc.status> = {
   NOT_A_REPOSITORY: grpc.status.FAILED_PRECONDITION,
   SQL_ERROR: grpc.status.INVALID_ARGUMENT,
   BUSY: grpc.status.UNAVAILABLE,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
   INTERNAL: grpc.status.INTERNAL,
 };
 
@@ -69,8 +70,9 @@ function remoteCode(status: grpc.status): ErrorCode {
     case grpc.status.ABORTED:
       return 'CONFLICT';
     case grpc.status.UNAVAILABLE:
-    case grpc.status.RESOURCE_EXHAUSTED:
       return 'BUSY';
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return 'RESOURCE_EXHAUSTED';
     default:
       return 'INTERNAL';
   }
@@ -96,7 +98,8 @@ export function fromStatusError(err: unknown, endpoint: string): OpenDuckError {
       return own ? new RemoteError(err.code, clean, endpoint, true) : new RemoteError(err.code, clean);
     }
     case grpc.status.CANCELLED:
-      return new RemoteError(err.code, 'cancelled');
+      // The server's own reason when it gives one ("cancelled: the client read nothing for …").
+      return new RemoteError(err.code, /^cancelled: /.test(details) ? details : 'cancelled');
     case grpc.status.DEADLINE_EXCEEDED:
       return new RemoteError(err.code, 'deadline exceeded', endpoint);
     default:

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { log } from '../../core/verbs/log.js';
 import { WorkingCopy } from '../../core/working-copy.js';
-import { decorations, formatTime, shortId } from '../render/format.js';
+import { decorations, formatTime, printable, shortId } from '../render/format.js';
 
 export default class Log extends OpenDuckCommand {
   static override summary = 'Show history, newest first';
@@ -25,7 +25,7 @@ export default class Log extends OpenDuckCommand {
       for (const line of e.graph?.before ?? []) this.log(line);
       const prefix = e.graph ? `${e.graph.prefix} ` : '';
       const deco = decorations(e.branches, e.tags, current);
-      this.log(`${prefix}${shortId(e.id)} ${formatTime(e.createdAt)} ${e.author} ${deco ? deco + ' ' : ''}${e.message}`.trimEnd());
+      this.log(`${prefix}${shortId(e.id)} ${formatTime(e.createdAt)} ${printable(e.author)} ${deco ? deco + ' ' : ''}${printable(e.message)}`.trimEnd());
       for (const line of e.graph?.after ?? []) this.log(line);
     }
     return entries.map(({ graph: _graph, ...rest }) => rest);

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { OpenDuckCommand } from '../../base-command.js';
 import { showSnapshot } from '../../../core/verbs/snapshot.js';
-import { decorations, formatBytes, formatTime } from '../../render/format.js';
+import { decorations, formatBytes, formatTime, printable } from '../../render/format.js';
 
 export default class SnapshotShow extends OpenDuckCommand {
   static override summary = 'Show one snapshot';
@@ -14,7 +14,7 @@ export default class SnapshotShow extends OpenDuckCommand {
     const s = await showSnapshot(await this.openRepository(flags), args.ref);
     this.log(`snapshot ${s.id} ${decorations(s.branches, s.tags)}`.trimEnd());
     this.log(`parent:   ${s.parents.join(' ') || '-'}`);
-    this.log(`author:   ${s.author}`);
+    this.log(`author:   ${printable(s.author)}`);
     this.log(`time:     ${formatTime(s.createdAt)}`);
     const blocks = Math.max(0, s.blocks - 1);
     this.log(
@@ -22,7 +22,7 @@ export default class SnapshotShow extends OpenDuckCommand {
     );
     this.log(`changed:  ${s.blocksChanged} blocks, ${formatBytes(s.bytesWritten)} written`);
     this.log('');
-    this.log(`    ${s.message || '(no message)'}`);
+    this.log(`    ${printable(s.message) || '(no message)'}`);
     return s;
   }
 }

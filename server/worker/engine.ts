@@ -102,21 +102,15 @@ const scratchGate: StatementGate = (type) => {
   }
 };
 
-/** A pooled scratch connection: a transaction already begun, bound to a catalog nobody else uses. */
-interface ScratchConnection {
-  connection: DuckDBConnection;
-  catalog: string;
-}
 
 export class WorkerEngine {
   private readonly pool: SnapshotPool | null;
   private readonly writers = new KeyedMutex();
   private readonly running = new Map<string, RunningExecution & { cancel(): void; cancelled: boolean }>();
   private scratch: Promise<DuckDBInstance> | null = null;
-  private readonly idleScratch: ScratchConnection[] = [];
-  /** Scratch catalogs attached and not in use; each is used by one execution at a time. */
-  private readonly freeCatalogs: string[] = [];
-  private catalogsAttached = 0;
+  /** Scratch connections ready to use: a transaction begun, bound to a catalog nobody else uses. */
+  private readonly idleScratch: DuckDBConnection[] = [];
+  private scratchCatalogs = 0;
   private closed = false;
 
   private readonly session: SessionOptions;
@@ -349,20 +343,21 @@ export class WorkerEngine {
   }
 
   /**
-   * Each scratch execution gets a catalog of its own (an in-memory database attached for it) and
-   * runs inside a transaction on it that is rolled back afterwards:
-   * - nothing it creates is ever committed, so no other execution sees it, now or later;
+   * Each scratch execution gets a catalog of its own (an in-memory database attached for it inside
+   * its transaction) and runs inside that transaction, which is rolled back afterwards:
+   * - nothing it creates is ever committed, so no other execution sees it, now or later, and the
+   *   rollback detaches the catalog (even when an interrupted query makes DuckDB end the
+   *   transaction later than the connection closes: catalogs are never reused, so that is safe);
    * - it first writes to its own catalog, and DuckDB lets a transaction write to one attached
    *   database only, so it cannot write to `memory` or to another execution's catalog;
    * - it runs on a connection of its own, because a connection keeps session state outside any
    *   transaction (SET VARIABLE, USE, PREPARE);
    * - ATTACH, DETACH and transaction statements are refused.
-   * Catalogs are reused (one execution at a time each) and connections wait in a small pool with
-   * all of this done, so it costs a query no latency; a used one is replaced in the background.
+   * Connections wait in a small pool with all of this done, so it costs a query no latency; a
+   * used one is replaced in the background.
    */
   private async scratchTarget(): Promise<Target> {
-    const scratch = this.idleScratch.pop() ?? (await this.newScratchConnection());
-    const { connection, catalog } = scratch;
+    const connection = this.idleScratch.pop() ?? (await this.newScratchConnection());
     return {
       label: 'scratch database',
       snapshotId: '',
@@ -371,15 +366,14 @@ export class WorkerEngine {
       run: (sql) => runChecked(connection, sql, { inTransaction: true, gate: scratchGate }),
       interrupt: () => connection.interrupt(),
       close: async () => {
-        // Closing rolls the transaction back: the catalog is empty again for its next execution.
+        // Closing rolls the transaction back, and with it the catalog's ATTACH.
         connection.closeSync();
-        this.freeCatalogs.push(catalog);
         void this.replenishScratch();
       },
     };
   }
 
-  private async newScratchConnection(): Promise<ScratchConnection> {
+  private async newScratchConnection(): Promise<DuckDBConnection> {
     if (!this.scratch) {
       this.scratch = (async () => {
         const instance = await DuckDBInstance.create(':memory:', instanceOptions(this.session));
@@ -390,40 +384,26 @@ export class WorkerEngine {
       })();
     }
     const instance = await this.scratch;
-    const catalog = this.freeCatalogs.pop() ?? (await this.attachScratchCatalog(instance));
+    const catalog = `scratch_${++this.scratchCatalogs}`;
     const connection = await instance.connect();
     try {
       const q = quoteIdentifier(catalog);
-      await connection.run('BEGIN TRANSACTION');
-      await connection.run(`USE ${q}`);
-      await connection.run(`CREATE SCHEMA ${q}.${SCRATCH_PIN}; DROP SCHEMA ${q}.${SCRATCH_PIN}`);
+      // One call: each is a trip to DuckDB's threads, and this runs once per scratch query.
+      await connection.run(`BEGIN TRANSACTION; ATTACH ':memory:' AS ${q}; USE ${q}; CREATE SCHEMA ${q}.${SCRATCH_PIN}; DROP SCHEMA ${q}.${SCRATCH_PIN}`);
       await prepareProbe(connection);
-      return { connection, catalog };
+      return connection;
     } catch (err) {
       connection.closeSync();
-      this.freeCatalogs.push(catalog);
       throw err;
     }
-  }
-
-  /** A new, empty scratch catalog; attached outside any transaction, so it outlives executions. */
-  private async attachScratchCatalog(instance: DuckDBInstance): Promise<string> {
-    const catalog = `scratch_${++this.catalogsAttached}`;
-    const connection = await instance.connect();
-    try {
-      await connection.run(`ATTACH ':memory:' AS ${quoteIdentifier(catalog)}`);
-    } finally {
-      connection.closeSync();
-    }
-    return catalog;
   }
 
   private async replenishScratch(): Promise<void> {
     if (this.closed || this.idleScratch.length >= SCRATCH_POOL_SIZE) return;
     try {
-      const scratch = await this.newScratchConnection();
-      if (this.closed) return scratch.connection.closeSync();
-      this.idleScratch.push(scratch);
+      const connection = await this.newScratchConnection();
+      if (this.closed) return connection.closeSync();
+      this.idleScratch.push(connection);
     } catch {
       // The next scratch execution connects for itself, and reports any problem.
     }
@@ -438,7 +418,7 @@ export class WorkerEngine {
     this.closed = true;
     for (const r of this.running.values()) r.cancel();
     await this.pool?.close();
-    for (const c of this.idleScratch.splice(0)) c.connection.closeSync();
+    for (const c of this.idleScratch.splice(0)) c.closeSync();
     if (this.session.tempDirectory) await rm(this.session.tempDirectory, { recursive: true, force: true });
     if (this.scratch) (await this.scratch.catch(() => null))?.closeSync();
   }

@@ -71,9 +71,16 @@ export function stalledStream(endpoint: string, token: string, request: ExecuteF
   stream.end(frame);
   stream.pause();
   // The status travels in the trailers, after every byte of data: it is seen only once read.
-  const status = new Promise<{ code: number; message: string }>((resolve) =>
-    stream.on('trailers', (t) => resolve({ code: Number(t['grpc-status']), message: decodeURIComponent(String(t['grpc-message'] ?? '')) })),
-  );
+  const status = new Promise<{ code: number; message: string }>((resolve) => {
+    const fromHeaders = (h: http2.IncomingHttpHeaders) => {
+      if (h['grpc-status'] !== undefined) resolve({ code: Number(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) });
+    };
+    // A status sent before any data comes with the response headers ("trailers-only").
+    stream.on('response', fromHeaders);
+    stream.on('trailers', fromHeaders);
+    // A stream reset without trailers has no gRPC status; say how it ended instead.
+    stream.on('close', () => resolve({ code: -1, message: `closed without a status (HTTP/2 code ${stream.rstCode})` }));
+  });
   return {
     readToEnd: () => {
       stream.resume();

@@ -64,7 +64,11 @@ interface Target {
   connection: DuckDBConnection | null;
   run(sql: string): Promise<ChunkedResult>;
   interrupt(): void;
-  close(): Promise<void>;
+  /**
+   * Gives the connection back. `clean` when everything run on it finished; otherwise a result may
+   * still be pending in DuckDB, which keeps the transaction alive until something ends it.
+   */
+  close(clean: boolean): Promise<void>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -77,13 +81,17 @@ const SCRATCH_POOL_SIZE = 16;
 /** A COMMIT would make one client's scratch tables visible to every later client. */
 const SCRATCH_TRANSACTIONS_REFUSED =
   'the scratch database (--db \'\') runs each query in its own transaction, which is rolled back; BEGIN, COMMIT and ROLLBACK are not allowed there';
-/** A schema created and dropped in a scratch catalog: the write that binds a transaction to it. */
-const SCRATCH_PIN = 'openduck_pin';
 
 /** "a CREATE statement", "an ATTACH statement": what DuckDB classified a statement as. */
 function statementKind(type: StatementType): string {
   const name = type === StatementType.SET ? 'SET, RESET or USE' : (StatementType[type] ?? 'unknown').replaceAll('_', ' ');
   return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} statement`;
+}
+
+/** A pooled scratch connection: a transaction begun, its default catalog one nobody else uses. */
+interface ScratchConnection {
+  connection: DuckDBConnection;
+  catalog: string;
 }
 
 /** Shared snapshot instances run only what DuckDB classifies as a read. */
@@ -94,7 +102,7 @@ function readOnlyGate(label: string): StatementGate {
   };
 }
 
-/** The scratch database: anything inside the execution's own catalog, but no catalogs of its own making, nor commits. */
+/** The scratch database: anything in the execution's own catalog, but no catalogs of its own making, nor commits. */
 const scratchGate: StatementGate = (type) => {
   if (type === StatementType.TRANSACTION) throw new InvalidArgumentError(SCRATCH_TRANSACTIONS_REFUSED);
   if (type === StatementType.ATTACH || type === StatementType.DETACH) {
@@ -109,7 +117,9 @@ export class WorkerEngine {
   private readonly running = new Map<string, RunningExecution & { cancel(): void; cancelled: boolean }>();
   private scratch: Promise<DuckDBInstance> | null = null;
   /** Scratch connections ready to use: a transaction begun, bound to a catalog nobody else uses. */
-  private readonly idleScratch: DuckDBConnection[] = [];
+  private readonly idleScratch: ScratchConnection[] = [];
+  /** Scratch catalogs attached and not in use; each serves one execution at a time. */
+  private readonly freeCatalogs: string[] = [];
   private scratchCatalogs = 0;
   private closed = false;
 
@@ -201,10 +211,6 @@ export class WorkerEngine {
     if (err instanceof ResourceExhaustedError) return new ResourceExhaustedError(err.cap, `${target.label}: ${err.message}`);
     const message = errorMessage(err).split('\n')[0]!;
     if (/^Out of Memory Error/i.test(message)) return new ResourceExhaustedError('memory', `${target.label}: ${message} (this worker's bounds: ${this.memoryCaps})`);
-    const elsewhere = /write to database "([^"]*)" in a transaction that has already modified database "([^"]*)"/.exec(message);
-    if (elsewhere) {
-      return new InvalidArgumentError(`${target.label}: each query has a catalog of its own (${elsewhere[2]}) and writes only there; writing to ${elsewhere[1]} is refused`);
-    }
     return translateSqlError(err, target.label, target.readOnly);
   }
 
@@ -328,36 +334,39 @@ export class WorkerEngine {
         // The lease's transaction is rolled back when it is released: nothing a statement did survives it.
         run: (sql) => runChecked(lease.connection, sql, { inTransaction: true, gate: readOnlyGate(label), gateAllFirst: true }),
         interrupt: () => lease.connection.interrupt(),
-        close: async () => lease.release(),
+        close: (clean) => lease.release(clean),
       },
       fn,
     );
   }
 
   private async useTarget<T>(target: Target, fn: (t: Target) => Promise<T>): Promise<T> {
+    let clean = false;
     try {
-      return await fn(target);
+      const result = await fn(target);
+      clean = true;
+      return result;
     } finally {
-      await target.close();
+      await target.close(clean);
     }
   }
 
   /**
-   * Each scratch execution gets a catalog of its own (an in-memory database attached for it inside
-   * its transaction) and runs inside that transaction, which is rolled back afterwards:
-   * - nothing it creates is ever committed, so no other execution sees it, now or later, and the
-   *   rollback detaches the catalog (even when an interrupted query makes DuckDB end the
-   *   transaction later than the connection closes: catalogs are never reused, so that is safe);
-   * - it first writes to its own catalog, and DuckDB lets a transaction write to one attached
-   *   database only, so it cannot write to `memory` or to another execution's catalog;
-   * - it runs on a connection of its own, because a connection keeps session state outside any
-   *   transaction (SET VARIABLE, USE, PREPARE);
-   * - ATTACH, DETACH and transaction statements are refused.
+   * Each scratch execution has a catalog of its own: an in-memory database that no other
+   * execution uses while it runs, made its default with USE, on a connection of its own, inside a
+   * transaction that is rolled back when it ends.
+   * - Nothing it creates is ever committed, so no other execution can read it, now or later: a
+   *   catalog goes back to the pool empty. (Another execution could name it and write into it in
+   *   its own transaction; what it writes is invisible to the owner and rolled back in turn.)
+   * - ATTACH, DETACH and transaction statements are refused, and the instance's `memory` catalog
+   *   is detached: there is no catalog the executions share.
+   * - A connection keeps session state outside any transaction (SET VARIABLE, USE, PREPARE), so
+   *   a used one is closed, not reused.
    * Connections wait in a small pool with all of this done, so it costs a query no latency; a
    * used one is replaced in the background.
    */
   private async scratchTarget(): Promise<Target> {
-    const connection = this.idleScratch.pop() ?? (await this.newScratchConnection());
+    const { connection, catalog } = this.idleScratch.pop() ?? (await this.newScratchConnection());
     return {
       label: 'scratch database',
       snapshotId: '',
@@ -365,45 +374,68 @@ export class WorkerEngine {
       connection,
       run: (sql) => runChecked(connection, sql, { inTransaction: true, gate: scratchGate }),
       interrupt: () => connection.interrupt(),
-      close: async () => {
-        // Closing rolls the transaction back, and with it the catalog's ATTACH.
+      close: async (clean) => {
+        // A pending result would keep the transaction (and what it wrote in the catalog) alive
+        // past closing the connection; a statement run after it ends both, so the catalog is
+        // empty for its next execution. A catalog that cannot be vouched for is not reused.
+        const ended = clean || (await connection.run('ROLLBACK').then(() => true, () => false));
         connection.closeSync();
+        if (ended) this.freeCatalogs.push(catalog);
         void this.replenishScratch();
       },
     };
   }
 
-  private async newScratchConnection(): Promise<DuckDBConnection> {
+  private async newScratchConnection(): Promise<ScratchConnection> {
     if (!this.scratch) {
       this.scratch = (async () => {
         const instance = await DuckDBInstance.create(':memory:', instanceOptions(this.session));
+        const first = await this.attachScratchCatalog(instance);
         const setup = await instance.connect();
-        await sandbox(setup);
-        setup.closeSync();
+        try {
+          // The default catalog would be one every execution could write to. It can go once
+          // another is this connection's default.
+          await setup.run(`USE ${quoteIdentifier(first)}; DETACH memory`);
+          await sandbox(setup);
+        } finally {
+          setup.closeSync();
+        }
+        this.freeCatalogs.push(first);
         return instance;
       })();
     }
     const instance = await this.scratch;
+    const catalog = this.freeCatalogs.pop() ?? (await this.attachScratchCatalog(instance));
+    const connection = await instance.connect();
+    try {
+      await connection.run(`BEGIN TRANSACTION; USE ${quoteIdentifier(catalog)}`);
+      await prepareProbe(connection);
+      return { connection, catalog };
+    } catch (err) {
+      connection.closeSync();
+      this.freeCatalogs.push(catalog);
+      throw err;
+    }
+  }
+
+  /** Attaches a new, empty scratch catalog, outside any transaction, so it outlives executions. */
+  private async attachScratchCatalog(instance: DuckDBInstance): Promise<string> {
     const catalog = `scratch_${++this.scratchCatalogs}`;
     const connection = await instance.connect();
     try {
-      const q = quoteIdentifier(catalog);
-      // One call: each is a trip to DuckDB's threads, and this runs once per scratch query.
-      await connection.run(`BEGIN TRANSACTION; ATTACH ':memory:' AS ${q}; USE ${q}; CREATE SCHEMA ${q}.${SCRATCH_PIN}; DROP SCHEMA ${q}.${SCRATCH_PIN}`);
-      await prepareProbe(connection);
-      return connection;
-    } catch (err) {
+      await connection.run(`ATTACH ':memory:' AS ${quoteIdentifier(catalog)}`);
+    } finally {
       connection.closeSync();
-      throw err;
     }
+    return catalog;
   }
 
   private async replenishScratch(): Promise<void> {
     if (this.closed || this.idleScratch.length >= SCRATCH_POOL_SIZE) return;
     try {
-      const connection = await this.newScratchConnection();
-      if (this.closed) return connection.closeSync();
-      this.idleScratch.push(connection);
+      const scratch = await this.newScratchConnection();
+      if (this.closed) return scratch.connection.closeSync();
+      this.idleScratch.push(scratch);
     } catch {
       // The next scratch execution connects for itself, and reports any problem.
     }
@@ -418,7 +450,7 @@ export class WorkerEngine {
     this.closed = true;
     for (const r of this.running.values()) r.cancel();
     await this.pool?.close();
-    for (const c of this.idleScratch.splice(0)) c.closeSync();
+    for (const c of this.idleScratch.splice(0)) c.connection.closeSync();
     if (this.session.tempDirectory) await rm(this.session.tempDirectory, { recursive: true, force: true });
     if (this.scratch) (await this.scratch.catch(() => null))?.closeSync();
   }

@@ -25,7 +25,11 @@ interface PooledSnapshot {
 
 export interface Lease {
   connection: DuckDBConnection;
-  release(): void;
+  /**
+   * Closes the connection. Not `clean` when a result may still be pending: DuckDB keeps the
+   * transaction (and the query) alive past closing until a statement ends it, so one runs first.
+   */
+  release(clean: boolean): Promise<void>;
 }
 
 export class SnapshotPool {
@@ -58,9 +62,10 @@ export class SnapshotPool {
       let released = false;
       return {
         connection,
-        release: () => {
+        release: async (clean) => {
           if (released) return;
           released = true;
+          if (!clean) await connection.run('ROLLBACK').catch(() => undefined);
           connection.closeSync();
           held.users--;
           if (held.evicted && held.users === 0) void close(held);

@@ -22,6 +22,17 @@ export const workerCredentialFlags = {
   'worker-token-file': Flags.string({ description: 'a file holding the worker credential (keeps it off the command line)' }),
 };
 
+/** What a server command's credential flags ask of resolveGatewayAuth / resolveWorkerAuth. */
+export function authOptions(flags: { listen: string; token?: string; 'worker-token'?: string; 'worker-token-file'?: string; 'insecure-no-auth'?: boolean }) {
+  return {
+    listen: flags.listen,
+    token: flags.token,
+    workerToken: flags['worker-token'],
+    workerTokenFile: flags['worker-token-file'],
+    insecureNoAuth: flags['insecure-no-auth'],
+  };
+}
+
 /** Flags of processes that run SQL (serve, worker, daemon start). */
 export const engineFlags = {
   'memory-limit': Flags.string({ default: DEFAULT_MEMORY_LIMIT, description: "DuckDB memory per database instance; larger results and operators spill to the repository's tmp/" }),

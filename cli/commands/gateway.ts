@@ -1,7 +1,7 @@
 import { OpenDuckCommand } from '../base-command.js';
 import { startGateway } from '../../server/gateway/gateway-server.js';
 import { resolveGatewayAuth } from '../../server/serve.js';
-import { clientTokenFlag, gatewayFlags, heartbeatFlag, runUntilSignalled, serverFlags, serverLog, workerCredentialFlags } from '../serve-loop.js';
+import { authOptions, clientTokenFlag, gatewayFlags, heartbeatFlag, runUntilSignalled, serverFlags, serverLog, workerCredentialFlags } from '../serve-loop.js';
 
 export default class Gateway extends OpenDuckCommand {
   static override summary = 'Run a gateway that routes executions to registered workers';
@@ -20,15 +20,7 @@ export default class Gateway extends OpenDuckCommand {
     const { flags } = await this.parse(Gateway);
     const log = serverLog;
     const repo = await this.tryOpenRepository(flags);
-    const auth = await resolveGatewayAuth({
-      token: flags.token,
-      workerToken: flags['worker-token'],
-      workerTokenFile: flags['worker-token-file'],
-      insecureNoAuth: flags['insecure-no-auth'],
-      listen: flags.listen,
-      repo,
-      warn: log,
-    });
+    const auth = await resolveGatewayAuth({ ...authOptions(flags), repo, warn: log });
     const gateway = await startGateway({
       listen: auth.listen,
       policy: auth.policy,

@@ -1,6 +1,6 @@
 import { OpenDuckCommand } from '../base-command.js';
 import { startServe } from '../../server/serve.js';
-import { clientTokenFlag, engineFlags, gatewayFlags, heartbeatFlag, runUntilSignalled, serverFlags, serverLog, workerCredentialFlags } from '../serve-loop.js';
+import { authOptions, clientTokenFlag, engineFlags, gatewayFlags, heartbeatFlag, runUntilSignalled, serverFlags, serverLog, workerCredentialFlags } from '../serve-loop.js';
 
 export default class Serve extends OpenDuckCommand {
   static override summary = 'Run a gateway and one worker over this repository';
@@ -23,11 +23,7 @@ export default class Serve extends OpenDuckCommand {
     const log = serverLog;
     const server = await startServe({
       repo,
-      listen: flags.listen,
-      token: flags.token,
-      workerToken: flags['worker-token'],
-      workerTokenFile: flags['worker-token-file'],
-      insecureNoAuth: flags['insecure-no-auth'],
+      ...authOptions(flags),
       maxQueue: flags['max-queue'],
       maxConcurrency: flags['max-concurrency'],
       heartbeatIntervalMs: flags['heartbeat-interval'],

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { OpenDuckCommand } from '../base-command.js';
 import { startWorker } from '../../server/worker/worker-server.js';
 import { capMemory, resolveWorkerAuth, spillDirectory } from '../../server/serve.js';
-import { engineFlags, runUntilSignalled, serverFlags, serverLog, workerCredentialFlags } from '../serve-loop.js';
+import { authOptions, engineFlags, runUntilSignalled, serverFlags, serverLog, workerCredentialFlags } from '../serve-loop.js';
 import { validateName } from '../../core/names.js';
 import { validateComputeContext } from '../../server/gateway/registry.js';
 
@@ -33,14 +33,7 @@ export default class Worker extends OpenDuckCommand {
     const log = serverLog;
     const repo = await this.openRepository(flags);
     await capMemory(flags['max-memory'], flags['memory-limit'], log);
-    const auth = await resolveWorkerAuth({
-      workerToken: flags['worker-token'],
-      workerTokenFile: flags['worker-token-file'],
-      insecureNoAuth: flags['insecure-no-auth'],
-      listen: flags.listen,
-      repo,
-      warn: log,
-    });
+    const auth = await resolveWorkerAuth({ ...authOptions(flags), repo, warn: log });
     const worker = await startWorker({
       repo,
       listen: auth.listen,

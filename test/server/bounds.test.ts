@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { cliRepository, expectOneLineError } from '../helpers.js';
-import { startServer, stopAllServers, waitFor, type ServerProcess } from './processes.js';
+import { startServeIn, stopAllServers, waitFor, type ServerProcess } from './processes.js';
 import { execute, stalledStream } from './raw-grpc.js';
 import { OpenDuckClient } from '../../server/client.js';
 import { DEFAULT_MAX_MEMORY, MAX_MESSAGE_BYTES, MAX_VALUE_BYTES, parseByteSize } from '../../server/limits.js';
@@ -26,8 +25,7 @@ beforeAll(async () => {
   repo = await cliRepository();
   await repo.run('query', '--db', 'shop', 'CREATE TABLE t AS SELECT range AS id FROM range(1000)');
   await repo.run('snapshot', 'create', 'shop', '-m', 'base');
-  server = await startServer(['serve', '--listen', '127.0.0.1:0', '--memory-limit', MEMORY_LIMIT, '--stall-timeout', String(STALL_MS)], { cwd: repo.dir });
-  token = (await readFile(join(repo.dir, '.openduck', 'server', 'token'), 'utf8')).trim();
+  ({ server, token } = await startServeIn(repo.dir, ['--memory-limit', MEMORY_LIMIT, '--stall-timeout', String(STALL_MS)]));
   client = new OpenDuckClient(server.endpoint, token);
 });
 

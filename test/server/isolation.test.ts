@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { cli, cliRepository, expectOneLineError, type CliResult } from '../helpers.js';
-import { startServer, stopAllServers, waitFor, type ServerProcess } from './processes.js';
+import { startServeIn, stopAllServers, waitFor, type ServerProcess } from './processes.js';
 import { execute } from './raw-grpc.js';
 import { OpenDuckClient } from '../../server/client.js';
 import { errorMessage } from '../../core/errors.js';
@@ -46,8 +46,7 @@ beforeAll(async () => {
   await repo.run('snapshot', 'create', 'shop', '-m', 'one more');
   pinned = JSON.parse((await repo.run('snapshot', 'show', 'shop@main~1', '--json')).stdout).id;
   // Long enough that the execution a test holds open is never taken for a stalled one.
-  server = await startServer(['serve', '--listen', '127.0.0.1:0', '--stall-timeout', '600000'], { cwd: repo.dir });
-  token = (await readFile(join(repo.dir, '.openduck', 'server', 'token'), 'utf8')).trim();
+  ({ server, token } = await startServeIn(repo.dir, ['--stall-timeout', '600000']));
   client = new OpenDuckClient(server.endpoint, token);
 });
 

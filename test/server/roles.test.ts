@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { cli, cliRepository, expectOneLineError } from '../helpers.js';
-import { startServer, stopAllServers, type ServerProcess } from './processes.js';
+import { startServeIn, startServer, stopAllServers, type ServerProcess } from './processes.js';
 import { execute, outcome, rawClients } from './raw-grpc.js';
 import { bearerMetadata } from '../../server/auth.js';
 import { OpenDuckClient } from '../../server/client.js';
@@ -38,8 +38,7 @@ beforeAll(async () => {
   repo = await cliRepository();
   await repo.run('query', '--db', 'shop', 'CREATE TABLE t AS SELECT range AS id FROM range(10)');
   await repo.run('snapshot', 'create', 'shop', '-m', 'base');
-  server = await startServer(['serve', '--listen', '127.0.0.1:0'], { cwd: repo.dir });
-  clientToken = (await readFile(join(serverDir(), 'token'), 'utf8')).trim();
+  ({ server, token: clientToken } = await startServeIn(repo.dir));
   workerToken = (await readFile(join(serverDir(), 'worker-token'), 'utf8')).trim();
 });
 

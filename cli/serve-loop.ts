@@ -18,7 +18,7 @@ export const clientTokenFlag = {
 
 /** The worker credential: workers present it to the gateway, and the gateway to workers. */
 export const workerCredentialFlags = {
-  'worker-token': Flags.string({ description: 'the worker credential (default: $OPENDUCK_WORKER_TOKEN, else --worker-token-file, else the repository worker-token file)' }),
+  'worker-token': Flags.string({ description: 'the worker credential (default: --worker-token-file, else $OPENDUCK_WORKER_TOKEN, else the repository worker-token file)' }),
   'worker-token-file': Flags.string({ description: 'a file holding the worker credential (keeps it off the command line)' }),
 };
 

@@ -80,17 +80,17 @@ export async function resolveWorkerAuth(options: AuthOptions): Promise<{ policy:
 }
 
 /**
- * The worker credential: --worker-token, OPENDUCK_WORKER_TOKEN, --worker-token-file, else the
+ * The worker credential: --worker-token, --worker-token-file, OPENDUCK_WORKER_TOKEN, else the
  * repository's worker-token file, created (mode 0600) when missing so one machine needs no setup.
  */
 async function resolveWorkerToken(options: AuthOptions): Promise<{ token: string; file: string | null }> {
-  const explicit = options.workerToken || process.env.OPENDUCK_WORKER_TOKEN;
-  if (explicit) return { token: explicit, file: null };
+  if (options.workerToken) return { token: options.workerToken, file: null };
   if (options.workerTokenFile) {
     const token = await readTokenFile(options.workerTokenFile);
     if (!token) throw new InvalidArgumentError(`worker token file ${options.workerTokenFile} is missing or empty`);
     return { token, file: options.workerTokenFile };
   }
+  if (process.env.OPENDUCK_WORKER_TOKEN) return { token: process.env.OPENDUCK_WORKER_TOKEN, file: null };
   if (!options.repo) throw new InvalidArgumentError('no worker credential: pass --worker-token-file or --worker-token, or set OPENDUCK_WORKER_TOKEN');
   const file = workerTokenFilePath(options.repo);
   return { token: await loadOrCreateTokenFile(file), file };

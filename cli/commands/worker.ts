@@ -9,7 +9,7 @@ import { validateComputeContext } from '../../server/gateway/registry.js';
 export default class Worker extends OpenDuckCommand {
   static override summary = "Run a worker that executes SQL on this repository's databases";
   static override description =
-    'The worker registers with the gateway (retrying with backoff) and heartbeats. It presents the worker credential, not the client token: --worker-token, $OPENDUCK_WORKER_TOKEN, --worker-token-file, else the repository worker-token file that a gateway or serve on this repository created. It reads snapshots through a pool of read-only instances and is the single writer of a branch while it runs a write. After a gateway restart it registers again by itself.';
+    'The worker registers with the gateway (retrying with backoff) and heartbeats. It presents the worker credential, not the client token: --worker-token, --worker-token-file, $OPENDUCK_WORKER_TOKEN, else the repository worker-token file that a gateway or serve on this repository created. It reads snapshots through a pool of read-only instances and is the single writer of a branch while it runs a write. After a gateway restart it registers again by itself.';
   static override examples = [
     '<%= config.bin %> worker --gateway 127.0.0.1:7878 --worker-token-file /run/secrets/openduck-worker --listen 127.0.0.1:7901',
     '<%= config.bin %> worker --gateway gw:7878 --db shop --db sales --max-concurrency 4 --compute-context region=eu,size=large',

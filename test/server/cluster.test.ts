@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cliRepository, expectOneLineError } from '../helpers.js';
 import { startServer, stopAllServers, waitFor, type ServerProcess } from './processes.js';
 import { OpenDuckClient, type RemoteResult } from '../../server/client.js';
@@ -211,7 +213,10 @@ describe('gateway and workers', () => {
 
   it("a worker cannot take a live worker's id; the live one keeps its queries", async () => {
     const before = (await client.status()).workers.find((w) => w.workerId === 'wa')!;
-    const twin = await startServer(['worker', '--gateway', gateway.endpoint, '--id', 'wa'], { cwd: repo.dir, env });
+    // Its credential is right (read from a file, as a mounted secret would be); only the id is taken.
+    const credential = join(repo.dir, 'worker.credential');
+    await writeFile(credential, WORKER_TOKEN + '\n', { mode: 0o600 });
+    const twin = await startServer(['worker', '--gateway', gateway.endpoint, '--id', 'wa', '--worker-token-file', credential], { cwd: repo.dir });
     try {
       await waitFor('the refusal in its log', async () => /refused the registration: worker already exists: wa/.test(twin.output()));
       const after = (await client.status()).workers.find((w) => w.workerId === 'wa')!;

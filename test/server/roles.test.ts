@@ -66,6 +66,9 @@ describe('roles: clients and workers', () => {
     expect(workerToken).not.toBe(clientToken);
     expect(server.output()).not.toContain(clientToken);
     expect(server.output()).not.toContain(workerToken);
+    // One secret for both roles would let every client pose as a worker.
+    const same = await cli(['serve', '--listen', '127.0.0.1:0', '--token', 'one-secret-for-all', '--worker-token', 'one-secret-for-all'], { cwd: repo.dir });
+    expect(expectOneLineError(same)).toMatch(/the worker credential must differ from the client token/);
   });
 
   it('a client token cannot register, heartbeat or deregister workers; queries keep going to the real worker', async () => {

@@ -28,8 +28,11 @@ const RERUN_MAX_VALUES = 16_000_000;
 
 let collector: ((options: { type: 'minor' | 'major' }) => void) | null | undefined;
 
-/** Frees native memory of fetched chunks that are no longer referenced. */
-export function collectReleasedChunks(): void {
+/**
+ * Frees native memory of fetched chunks that are no longer referenced. A minor collection suits
+ * the steady stream of chunks; a major one also reaches chunks that lived longer (after a failure).
+ */
+export function collectReleasedChunks(type: 'minor' | 'major' = 'minor'): void {
   if (collector === undefined) {
     try {
       setFlagsFromString('--expose-gc');
@@ -38,7 +41,7 @@ export function collectReleasedChunks(): void {
       collector = null;
     }
   }
-  collector?.({ type: 'minor' });
+  collector?.({ type });
 }
 
 /** A result read chunk by chunk; the end of the chunks means the statement really succeeded. */
@@ -58,6 +61,12 @@ export class StatementFailedError extends OpenDuckError {
 }
 
 /**
+ * Decides whether a statement may run, by DuckDB's own classification of it; throws a typed
+ * error to refuse it.
+ */
+export type StatementGate = (type: StatementType) => void;
+
+/**
  * Runs every statement of `sql` (DuckDB runs them in order) and returns the last one's result.
  * SELECTs stream inside a transaction; other statements, whose results are small, are materialized.
  */
@@ -66,12 +75,20 @@ export async function runChecked(
   sql: string,
   options: {
     inTransaction?: boolean;
-    /** Refuse BEGIN/COMMIT/ROLLBACK with this message, before any statement runs. */
-    refuseTransactionStatements?: string;
+    /** Checks each statement before it runs. */
+    gate?: StatementGate;
+    /**
+     * Checks every statement before the first one runs. Only for SQL whose statements cannot
+     * depend on each other's effects (the gate admits only reads): each is prepared up front.
+     */
+    gateAllFirst?: boolean;
   } = {},
 ): Promise<ChunkedResult> {
   if (!sql.trim()) throw new InvalidArgumentError('no SQL given');
-  const last = await lastStatement(connection, sql, options.refuseTransactionStatements);
+  const nul = sql.indexOf('\0');
+  // DuckDB reads SQL as a C string: everything after a NUL would be dropped without a word.
+  if (nul !== -1) throw new InvalidArgumentError(`SQL contains a NUL character (at character ${nul}); remove it, or write it as chr(0)`);
+  const last = await lastStatement(connection, sql, options.gate, options.gateAllFirst ?? false);
   // A transaction already open (the caller's, or one the SQL manages itself) is left alone: a
   // failed BEGIN would abort it. An error inside it aborts it just the same, which is all the
   // probe needs.
@@ -129,10 +146,11 @@ function probeFor(connection: DuckDBConnection): Promise<DuckDBPreparedStatement
 async function lastStatement(
   connection: DuckDBConnection,
   sql: string,
-  refuseTransactions: string | undefined,
+  gate: StatementGate | undefined,
+  gateAllFirst: boolean,
 ): Promise<{ statement: DuckDBPreparedStatement; managesTransactions: boolean }> {
   const check = (statement: DuckDBPreparedStatement) => {
-    if (refuseTransactions !== undefined && statement.statementType === StatementType.TRANSACTION) throw new InvalidArgumentError(refuseTransactions);
+    gate?.(statement.statementType);
     return statement;
   };
   try {
@@ -141,14 +159,16 @@ async function lastStatement(
     if (!/multiple statements/i.test(errorMessage(err))) throw err;
   }
   const statements = await connection.extractStatements(sql);
+  const prepared: DuckDBPreparedStatement[] = [];
+  if (gateAllFirst) for (let i = 0; i < statements.count; i++) prepared.push(check(await statements.prepare(i)));
   let managesTransactions = false;
-  // Each statement is prepared only after the previous ones ran: it may use what they created.
+  // Otherwise each statement is prepared only after the previous ones ran: it may use what they created.
   for (let i = 0; i < statements.count - 1; i++) {
-    const statement = check(await statements.prepare(i));
+    const statement = prepared[i] ?? check(await statements.prepare(i));
     if (statement.statementType === StatementType.TRANSACTION) managesTransactions = true;
     await statement.run();
   }
-  return { statement: check(await statements.prepare(statements.count - 1)), managesTransactions };
+  return { statement: prepared[statements.count - 1] ?? check(await statements.prepare(statements.count - 1)), managesTransactions };
 }
 
 async function failureReason(connection: DuckDBConnection, statement: { run(): Promise<DuckDBResult> }, valuesRead: number): Promise<string> {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'BUSY'
   | 'UNAVAILABLE'
   | 'INCOMPATIBLE'
+  | 'RESOURCE_EXHAUSTED'
   | 'INTERNAL';
 
 export class OpenDuckError extends Error {
@@ -239,6 +240,16 @@ export class IncompatibleStoreError extends OpenDuckError {
     detail: string,
   ) {
     super('INCOMPATIBLE', `${store}: ${detail}`);
+  }
+}
+
+/** A request needed more than a bound allows; `cap` names the bound (e.g. "--max-memory 2GB"). */
+export class ResourceExhaustedError extends OpenDuckError {
+  constructor(
+    readonly cap: string,
+    message: string,
+  ) {
+    super('RESOURCE_EXHAUSTED', message);
   }
 }
 

@@ -1,11 +1,20 @@
 /**
- * The cluster token. Every RPC carries it (metadata `authorization: Bearer …`, or the message's
- * access_token field) and it is compared in constant time. It is never logged.
+ * Credentials and roles. Two secrets guard a cluster:
+ *
+ * - the **client token**, which clients present to the gateway to run SQL and read status;
+ * - the **worker credential**, which workers present to the gateway to register, heartbeat and
+ *   deregister, and which the gateway presents to workers when it forwards work to them.
+ *
+ * Clients never hold the worker credential, so a client cannot pose as a worker (and so receive
+ * other clients' queries) nor remove one. Every RPC names the role it needs; a valid token of the
+ * other role gets PERMISSION_DENIED, an unknown one UNAUTHENTICATED. Tokens are compared in
+ * constant time and never logged.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { statusError, type StatusError } from './status.js';
 
 export function generateToken(): string {
   return randomBytes(32).toString('base64url');
@@ -31,11 +40,29 @@ export function presentedToken(metadata: grpc.Metadata, field?: string): string 
   return field ?? '';
 }
 
-/** null means the operator chose --insecure-no-auth. */
-export type TokenPolicy = { token: string } | null;
+/** Who may make a call: clients (SQL, catalog, status) or workers (and the gateway talking to them). */
+export type Role = 'client' | 'worker';
 
-export function isAuthorized(policy: TokenPolicy, metadata: grpc.Metadata, field?: string): boolean {
-  return policy === null || tokensEqual(presentedToken(metadata, field), policy.token);
+/**
+ * The tokens a server accepts, per role; a role without a token is refused. null means the
+ * operator chose --insecure-no-auth, and every call is accepted.
+ */
+export type AccessPolicy = Partial<Record<Role, string>> | null;
+
+const ROLE_REFUSAL: Record<Role, string> = {
+  client: 'this call is for clients; the worker credential cannot make it',
+  worker: 'this call is for workers: it needs the worker credential, not a client token',
+};
+
+/** null when the call may go ahead, else the status error to answer with. */
+export function authorize(policy: AccessPolicy, role: Role, metadata: grpc.Metadata, field?: string): StatusError | null {
+  if (policy === null) return null;
+  const presented = presentedToken(metadata, field);
+  // Every role's token is compared, so the time taken does not tell which one matched.
+  const matches = (Object.keys(policy) as Role[]).filter((r) => tokensEqual(presented, policy[r]!));
+  if (matches.includes(role)) return null;
+  if (matches.length > 0) return statusError(grpc.status.PERMISSION_DENIED, ROLE_REFUSAL[role]);
+  return statusError(grpc.status.UNAUTHENTICATED, 'missing or wrong access token');
 }
 
 /** Reads a token file, or creates it (mode 0600) with a fresh token. */

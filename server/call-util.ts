@@ -1,6 +1,6 @@
 /** Small helpers around grpc-js servers and calls, shared by the gateway and the worker. */
 import * as grpc from '@grpc/grpc-js';
-import { isAuthorized, type TokenPolicy } from './auth.js';
+import { authorize, type AccessPolicy, type Role } from './auth.js';
 import { statusError, toStatusError } from './status.js';
 import { CHANNEL_OPTIONS, type Endpoint } from './grpc-config.js';
 import { openduckV1, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from './proto.js';
@@ -71,16 +71,16 @@ export function failStream(call: grpc.ServerWritableStream<unknown, unknown>, er
   call.emit('error', toStatusError(err));
 }
 
-export const UNAUTHENTICATED = () => statusError(grpc.status.UNAUTHENTICATED, 'missing or wrong access token');
-
-/** Wraps a unary handler: authenticates, then maps thrown errors to status codes. */
+/** Wraps a unary handler: authorizes the caller for `role`, then maps thrown errors to status codes. */
 export function unary<Req extends object, Res>(
-  policy: TokenPolicy,
+  policy: AccessPolicy,
+  role: Role,
   fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    if (!isAuthorized(policy, call.metadata, (call.request as { accessToken?: string }).accessToken)) {
-      callback(UNAUTHENTICATED());
+    const refused = authorize(policy, role, call.metadata, (call.request as { accessToken?: string }).accessToken);
+    if (refused) {
+      callback(refused);
       return;
     }
     // A handler that throws before its first await must still answer with a status, not UNKNOWN.

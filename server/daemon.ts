@@ -45,11 +45,16 @@ export async function runningDaemon(repo: Repository): Promise<DaemonRecord | nu
 export interface DaemonStartOptions {
   listen?: string;
   token?: string;
+  workerToken?: string;
+  workerTokenFile?: string;
   insecureNoAuth?: boolean;
   maxQueue?: number;
   maxConcurrency?: number;
   /** DuckDB memory per database instance, as for serve's --memory-limit. */
   memoryLimit?: string;
+  /** The cap on the daemon's data memory, as for serve's --max-memory. */
+  maxMemory?: string;
+  stallTimeoutMs?: number;
   /** How long to wait for "listening on". */
   timeoutMs?: number;
 }
@@ -67,8 +72,11 @@ export async function startDaemon(repo: Repository, options: DaemonStartOptions 
   if (options.maxQueue !== undefined) args.push('--max-queue', String(options.maxQueue));
   if (options.maxConcurrency !== undefined) args.push('--max-concurrency', String(options.maxConcurrency));
   if (options.memoryLimit !== undefined) args.push('--memory-limit', options.memoryLimit);
-  // The token goes through the environment, never the command line (ps would show it).
-  const env = options.token ? { OPENDUCK_TOKEN: options.token } : {};
+  if (options.maxMemory !== undefined) args.push('--max-memory', options.maxMemory);
+  if (options.stallTimeoutMs !== undefined) args.push('--stall-timeout', String(options.stallTimeoutMs));
+  if (options.workerTokenFile !== undefined) args.push('--worker-token-file', options.workerTokenFile);
+  // Tokens go through the environment, never the command line (ps would show them).
+  const env = { ...(options.token ? { OPENDUCK_TOKEN: options.token } : {}), ...(options.workerToken ? { OPENDUCK_WORKER_TOKEN: options.workerToken } : {}) };
   // The daemon writes straight to the log file descriptor, and nothing of it is tied to this
   // process's event loop, so `daemon start` can exit while the daemon runs on.
   const child = execa(process.execPath, args, {

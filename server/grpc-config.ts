@@ -1,4 +1,7 @@
 /** Channel settings and endpoint parsing shared by every client and server here. */
+import type { LookupAddress } from 'node:dns';
+import { lookup } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../core/errors.js';
 
@@ -41,6 +44,31 @@ export function parseEndpoint(text: string, what = 'endpoint'): Endpoint {
   return { host: m[2]!, port, target: `${m[2]}:${port}` };
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+/**
+ * For --insecure-no-auth: resolves the listen host and accepts it only when every address it
+ * resolves to is a loopback address (a name such as `127.evil.example` proves nothing). Returns
+ * `address:port` to bind, so the address that was checked is the one the server listens on.
+ */
+export async function loopbackListenAddress(listen: string): Promise<string> {
+  const endpoint = parseEndpoint(listen, 'listen address');
+  const host = endpoint.host.replace(/^\[(.*)\]$/, '$1');
+  let addresses: LookupAddress[];
+  try {
+    addresses = await lookup(host, { all: true, verbatim: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'lookup failed';
+    throw new InvalidArgumentError(`--insecure-no-auth only works on a loopback address, and ${endpoint.host} does not resolve (${code})`);
+  }
+  const outside = addresses.find((a) => !isLoopbackAddress(a.address));
+  if (outside || addresses.length === 0) {
+    const shown = outside && outside.address !== host ? `${endpoint.host} (${outside.address})` : endpoint.host;
+    throw new InvalidArgumentError(`--insecure-no-auth only works on a loopback address, not ${shown}`);
+  }
+  const first = addresses[0]!;
+  return first.family === 6 ? `[${first.address}]:${endpoint.port}` : `${first.address}:${endpoint.port}`;
+}
+
+function isLoopbackAddress(address: string): boolean {
+  if (isIPv4(address)) return address.startsWith('127.');
+  return address === '::1' || /^::ffff:127\./i.test(address);
 }

@@ -22,6 +22,7 @@ const CODE_FOR: Record<ErrorCode, grpc.status> = {
   BUSY: grpc.status.UNAVAILABLE,
   UNAVAILABLE: grpc.status.UNAVAILABLE,
   INCOMPATIBLE: grpc.status.FAILED_PRECONDITION,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
   INTERNAL: grpc.status.INTERNAL,
 };
 
@@ -72,8 +73,9 @@ function remoteCode(status: grpc.status): ErrorCode {
     case grpc.status.ABORTED:
       return 'CONFLICT';
     case grpc.status.UNAVAILABLE:
-    case grpc.status.RESOURCE_EXHAUSTED:
       return 'BUSY';
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return 'RESOURCE_EXHAUSTED';
     default:
       return 'INTERNAL';
   }
@@ -99,7 +101,8 @@ export function fromStatusError(err: unknown, endpoint: string): OpenDuckError {
       return own ? new RemoteError(err.code, clean, endpoint, true) : new RemoteError(err.code, clean);
     }
     case grpc.status.CANCELLED:
-      return new RemoteError(err.code, 'cancelled');
+      // The server's own reason when it gives one ("cancelled: the client read nothing for …").
+      return new RemoteError(err.code, /^cancelled: /.test(details) ? details : 'cancelled');
     case grpc.status.DEADLINE_EXCEEDED:
       return new RemoteError(err.code, 'deadline exceeded', endpoint);
     default:

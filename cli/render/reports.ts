@@ -8,7 +8,7 @@ import type { BranchInfo, CheckoutResult, DeletedBranch } from '../../core/verbs
 import type { LogEntry } from '../../core/verbs/log.js';
 import type { RestoreResult, SnapshotCreateResult, SnapshotDetails, SnapshotInfo } from '../../core/verbs/snapshot.js';
 import type { BranchRow, TagRow } from '../../core/store/metadata-store.js';
-import { columns, decorations, formatBytes, formatTime, shortId } from './format.js';
+import { columns, decorations, formatBytes, formatTime, printable, shortId } from './format.js';
 
 export function initialized(root: string): string {
   return `Initialized empty OpenDuck repository in ${root}`;
@@ -46,7 +46,7 @@ export function snapshotList(list: SnapshotInfo[]): string {
       formatTime(s.createdAt),
       s.author,
       formatBytes(s.sizeBytes),
-      `${decorations(s.branches, s.tags, s.currentBranch)} ${s.message}`.trim(),
+      `${decorations(s.branches, s.tags, s.currentBranch)} ${printable(s.message)}`.trim(),
     ]),
     ['ID', 'PARENT', 'TIME', 'AUTHOR', 'SIZE', 'MESSAGE'],
   );
@@ -57,12 +57,12 @@ export function snapshotDetails(s: SnapshotDetails): string {
   return [
     `snapshot ${s.id} ${decorations(s.branches, s.tags, s.currentBranch)}`.trimEnd(),
     `parent:   ${s.parents.join(' ') || '-'}`,
-    `author:   ${s.author}`,
+    `author:   ${printable(s.author)}`,
     `time:     ${formatTime(s.createdAt)}`,
     `size:     ${formatBytes(s.sizeBytes)} (header + ${blocks} block${blocks === 1 ? '' : 's'} of ${formatBytes(s.blockSize)}, in ${s.layers} layer${s.layers === 1 ? '' : 's'})`,
     `changed:  ${s.blocksChanged} blocks, ${formatBytes(s.bytesWritten)} written`,
     '',
-    `    ${s.message || '(no message)'}`,
+    `    ${printable(s.message) || '(no message)'}`,
   ].join('\n');
 }
 
@@ -73,7 +73,7 @@ export function logLines(entries: LogEntry[]): string[] {
     lines.push(...(e.graph?.before ?? []));
     const prefix = e.graph ? `${e.graph.prefix} ` : '';
     const deco = decorations(e.branches, e.tags, e.currentBranch);
-    lines.push(`${prefix}${shortId(e.id)} ${formatTime(e.createdAt)} ${e.author} ${deco ? deco + ' ' : ''}${e.message}`.trimEnd());
+    lines.push(`${prefix}${shortId(e.id)} ${formatTime(e.createdAt)} ${printable(e.author)} ${deco ? deco + ' ' : ''}${printable(e.message)}`.trimEnd());
     lines.push(...(e.graph?.after ?? []));
   }
   return lines;

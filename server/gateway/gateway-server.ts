@@ -3,13 +3,19 @@
  * to workers (scheduler.ts), forwards result streams without holding them (a slow client pauses
  * the worker's stream), forwards cancels, and keeps the list of in-flight executions that
  * `status` shows. An execution's entry is removed however it ends: success, error or cancel.
+ *
+ * Clients and workers hold different credentials (auth.ts): only a worker may register,
+ * heartbeat or deregister, and no registration replaces a live worker. A client that stops
+ * reading its result for `stallTimeoutMs` loses the execution, so stalled readers cannot hold
+ * every slot.
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, errorMessage } from '../../core/errors.js';
 import { parseRef } from '../../core/refs.js';
-import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
-import { failStream, shutdown, startGrpcServer, unary, UNAUTHENTICATED } from '../call-util.js';
+import { authorize, bearerMetadata, type AccessPolicy } from '../auth.js';
+import { failStream, shutdown, startGrpcServer, unary } from '../call-util.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../limits.js';
 import { parseEndpoint } from '../grpc-config.js';
 import { type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
 import { isStatusError, statusError, withoutResolutionNote } from '../status.js';
@@ -19,11 +25,14 @@ import type { ExecuteFragmentChunk__Output } from '../generated/openduck/v1/Exec
 
 export interface GatewayOptions {
   listen: string;
-  policy: TokenPolicy;
-  /** The token the gateway presents to workers. */
-  token: string | null;
+  /** Clients present the client token; workers the worker credential. */
+  policy: AccessPolicy;
+  /** The worker credential, which the gateway presents to workers. */
+  workerToken: string | null;
   maxQueue?: number;
   heartbeatIntervalMs?: number;
+  /** A result stream whose client reads nothing for this long is cancelled (default 30 s). */
+  stallTimeoutMs?: number;
   log?: (line: string) => void;
   version?: string;
 }
@@ -57,7 +66,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const scheduler = new Scheduler(registry, options.maxQueue ?? DEFAULT_MAX_QUEUE);
   const executions = new Map<string, ExecutionEntry>();
   const startedAt = Date.now();
-  const workerMetadata = () => bearerMetadata(options.token);
+  const workerMetadata = () => bearerMetadata(options.workerToken);
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
 
   /** A worker whose connection failed is gone until it registers again. */
   const onWorkerFailure = (worker: WorkerHandle, err: unknown) => {
@@ -67,7 +77,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const execution: ExecutionServiceHandlers = {
     ExecuteFragment(call) {
       const req = call.request;
-      if (!isAuthorized(options.policy, call.metadata, req.accessToken)) return failStream(call, UNAUTHENTICATED());
+      const refused = authorize(options.policy, 'client', call.metadata, req.accessToken);
+      if (refused) return failStream(call, refused);
       let route: RouteRequest;
       try {
         route = routeFor(req.database, req.computeContext, !!req.snapshotId);
@@ -121,21 +132,43 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           );
           upstream = stream;
           // Flow control end to end: stop reading the worker while messages wait for the client.
+          // A client that takes none of them for stallTimeoutMs has stopped reading: its
+          // execution is cancelled, which frees the slot (and, for a write, the branch's lease).
           let unflushed = 0;
           let forwarded = 0;
+          let stallTimer: NodeJS.Timeout | null = null;
+          const watchStall = () => {
+            if (stallTimer) clearTimeout(stallTimer);
+            stallTimer = unflushed >= FORWARD_BUFFER_MESSAGES && !finished ? setTimeout(onStall, stallTimeoutMs) : null;
+          };
+          const onStall = () => {
+            if (finished) return;
+            log(`execution ${executionId} cancelled: its client read nothing for ${stallTimeoutMs} ms`);
+            entry.cancel();
+            finish(statusError(grpc.status.CANCELLED, `cancelled: the client read nothing for ${stallTimeoutMs / 1000} s, so the execution was stopped to free its slot`));
+          };
           stream.on('data', (chunk: ExecuteFragmentChunk__Output) => {
             if (finished) return;
             forwarded++;
             unflushed++;
             call.write(chunk, () => {
               if (--unflushed < FORWARD_BUFFER_MESSAGES && stream.isPaused()) stream.resume();
+              watchStall();
             });
-            if (unflushed >= FORWARD_BUFFER_MESSAGES) stream.pause();
+            if (unflushed >= FORWARD_BUFFER_MESSAGES) {
+              stream.pause();
+              if (!stallTimer) watchStall();
+            }
           });
+          const stopWatching = () => {
+            if (stallTimer) clearTimeout(stallTimer);
+            stallTimer = null;
+          };
           // grpc-js may emit 'end' after 'error'; only the first of them decides this attempt, or
           // a re-routed execution would be ended (empty, status OK) by the failed attempt's 'end'.
           let attemptSettled = false;
           stream.on('error', (err) => {
+            stopWatching();
             if (attemptSettled) return;
             attemptSettled = true;
             slot.release();
@@ -154,6 +187,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             );
           });
           stream.on('end', () => {
+            stopWatching();
             if (attemptSettled) return;
             attemptSettled = true;
             slot.release();
@@ -164,7 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       void dispatch(1);
     },
 
-    CancelExecution: unary(options.policy, async (req) => {
+    CancelExecution: unary(options.policy, 'client', async (req) => {
       const entry = executions.get(req.executionId);
       if (!entry) return { acknowledged: false };
       const worker = registry.get(entry.workerId);
@@ -178,14 +212,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return { acknowledged: true };
     }),
 
-    RegisterWorker: unary(options.policy, async (req) => {
+    RegisterWorker: unary(options.policy, 'worker', async (req) => {
       if (!req.workerId) throw new InvalidArgumentError('worker_id is required');
       parseEndpoint(req.endpoint, 'worker endpoint');
       registry.register(req);
       return { accepted: true, heartbeatIntervalMs: registry.heartbeatIntervalMs };
     }),
 
-    Heartbeat: unary(options.policy, async (req) => {
+    Heartbeat: unary(options.policy, 'worker', async (req) => {
       const known = registry.heartbeat(req.workerId);
       return { acknowledged: known, reregister: !known };
     }),
@@ -205,13 +239,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 
   const catalog: CatalogServiceHandlers = {
-    ListDatabases: unary(options.policy, (req) => forward({ database: '', write: false, computeContext: '' }, (w, md, cb) => w.catalog.ListDatabases(req, md, cb))),
-    ListTables: unary(options.policy, (req) => forward(routeFor(req.database, ''), (w, md, cb) => w.catalog.ListTables(req, md, cb))),
-    DescribeTable: unary(options.policy, (req) => forward(routeFor(req.database, ''), (w, md, cb) => w.catalog.DescribeTable(req, md, cb))),
+    ListDatabases: unary(options.policy, 'client', (req) => forward({ database: '', write: false, computeContext: '' }, (w, md, cb) => w.catalog.ListDatabases(req, md, cb))),
+    ListTables: unary(options.policy, 'client', (req) => forward(routeFor(req.database, ''), (w, md, cb) => w.catalog.ListTables(req, md, cb))),
+    DescribeTable: unary(options.policy, 'client', (req) => forward(routeFor(req.database, ''), (w, md, cb) => w.catalog.DescribeTable(req, md, cb))),
   };
 
   const control: ControlServiceHandlers = {
-    GetStatus: unary(options.policy, async () => ({
+    GetStatus: unary(options.policy, 'client', async () => ({
       version: options.version ?? '',
       pid: process.pid,
       startedAtMs: startedAt,
@@ -233,12 +267,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       })),
       maxQueue: scheduler.maxQueue,
     })),
-    DeregisterWorker: unary(options.policy, async (req) => {
-      const known = !!registry.get(req.workerId);
+    DeregisterWorker: unary(options.policy, 'worker', async (req) => {
+      const worker = registry.get(req.workerId);
+      if (worker?.local) throw new InvalidArgumentError(`worker ${req.workerId} runs inside the gateway's process and cannot be deregistered`);
+      const known = !!worker;
       registry.evict(req.workerId, 'it is shutting down');
       return { acknowledged: known };
     }),
-    CreateSnapshot: unary(options.policy, (req) => {
+    CreateSnapshot: unary(options.policy, 'client', (req) => {
       const db = parseRef(req.database);
       if (db.rev !== null) throw new InvalidArgumentError(`snapshot create takes a database name, not a ref: ${req.database}`);
       return forward(routeFor(db.db, ''), (w, md, cb) => w.control.CreateSnapshot(req, md, cb));

@@ -4,7 +4,7 @@
  * stop for three intervals is evicted, and so is one whose connection fails mid-call.
  */
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { AlreadyExistsError, InvalidArgumentError } from '../../core/errors.js';
 import { closeClients, openduckClients } from '../proto.js';
 import type { ExecuteFragmentRequest } from '../generated/openduck/v1/ExecuteFragmentRequest.js';
 import type { ExecuteFragmentChunk__Output } from '../generated/openduck/v1/ExecuteFragmentChunk.js';
@@ -126,7 +126,12 @@ export class WorkerRegistry {
 
   register(reg: { workerId: string; endpoint: string; databases: string[]; computeContext: string; maxConcurrency: number }, local?: WorkerChannels): WorkerHandle {
     const previous = this.workers.get(reg.workerId);
-    if (previous && previous.endpoint === reg.endpoint) {
+    // A worker in this list is live (a silent one is evicted), and keeps its id: a registration
+    // taking it over would route that worker's executions, and its clients' queries, elsewhere.
+    if (previous && (previous.local || previous.endpoint !== reg.endpoint)) {
+      throw new AlreadyExistsError('worker', `${reg.workerId} (it is live at ${previous.endpoint}; give this worker another --id, or wait until that one is evicted)`);
+    }
+    if (previous) {
       // The same worker again (say, after a missed heartbeat): keep its slots and channels.
       Object.assign(previous, {
         databases: reg.databases,
@@ -138,7 +143,6 @@ export class WorkerRegistry {
       this.notify();
       return previous;
     }
-    if (previous) this.evict(previous.id, `re-registered at ${reg.endpoint}`);
     const handle: WorkerHandle = {
       id: reg.workerId,
       endpoint: reg.endpoint,

@@ -133,7 +133,8 @@ import {
   type DuckDBUnionType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { OpenDuckError } from '../../core/errors.js';
+import { OpenDuckError, ResourceExhaustedError } from '../../core/errors.js';
+import { MAX_MESSAGE_BYTES, MAX_VALUE_BYTES, formatCap } from '../limits.js';
 import { typeFromJson, typeToJson } from './duckdb-type-json.js';
 
 // =============================================================================================
@@ -224,6 +225,8 @@ export class ArrowIpcEncoder {
   private readonly writers: ColumnWriter[];
   private readonly serializer = new MessageCollector();
   private readonly targetBatchBytes: number;
+  private readonly maxValueBytes: number;
+  private readonly maxMessageBytes: number;
   private batchRows = 0;
   private schemaSent = false;
   private firstChunkChecked = false;
@@ -231,13 +234,19 @@ export class ArrowIpcEncoder {
   /** Set when a push failed part-way: the batch may then hold some columns' rows but not others'. */
   private failure: unknown = null;
 
-  constructor(columns: ResultColumns, options: { targetBatchBytes?: number } = {}) {
+  /**
+   * `maxValueBytes` and `maxMessageBytes` bound one value and one payload. A row over either is
+   * refused with ResourceExhaustedError before any of its bytes are copied out of DuckDB.
+   */
+  constructor(columns: ResultColumns, options: { targetBatchBytes?: number; maxValueBytes?: number; maxMessageBytes?: number } = {}) {
     if (columns.names.length !== columns.types.length) {
       throw new WireStateError(`${columns.names.length} column names but ${columns.types.length} column types`);
     }
     const target = options.targetBatchBytes ?? DEFAULT_TARGET_BATCH_BYTES;
     if (!Number.isInteger(target) || target <= 0) throw new WireStateError(`targetBatchBytes must be a positive integer, got ${target}`);
     this.targetBatchBytes = target;
+    this.maxValueBytes = options.maxValueBytes ?? MAX_VALUE_BYTES;
+    this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.columns = { names: [...columns.names], types: [...columns.types] };
     const dictionaryIds = { next: 0 };
     const fields = columns.names.map((name, i) => topLevelField(name, columns.types[i]!, dictionaryIds));
@@ -255,6 +264,8 @@ export class ArrowIpcEncoder {
       let from = 0;
       while (from < rowCount) {
         const to = this.rangeEnd(from, rowCount);
+        // Only a range of one row can be larger than a batch: check it before copying it.
+        if (to - from === 1) this.checkRowFits(from);
         for (const w of this.writers) w.append(from, to);
         this.batchRows += to - from;
         from = to;
@@ -317,6 +328,23 @@ export class ArrowIpcEncoder {
     let to = rowCount;
     while (to - from > 1 && this.estimateBytes(from, to) > room) to = from + ((to - from) >> 1);
     return to;
+  }
+
+  private checkRowFits(row: number): void {
+    const bytes = this.estimateBytes(row, row + 1);
+    if (bytes <= Math.min(this.maxValueBytes, this.maxMessageBytes)) return;
+    for (let c = 0; c < this.writers.length; c++) {
+      const valueBytes = this.writers[c]!.estimateBytes(row, row + 1);
+      if (valueBytes > this.maxValueBytes) {
+        throw new ResourceExhaustedError(
+          'the maximum value size',
+          `a value of column ${quoteName(this.columns.names[c]!)} is ${Math.ceil(valueBytes)} bytes, over the ${formatCap(this.maxValueBytes)} limit for a single value in a result`,
+        );
+      }
+    }
+    if (bytes > this.maxMessageBytes) {
+      throw new ResourceExhaustedError('the maximum message size', `a result row is ${Math.ceil(bytes)} bytes, over the ${formatCap(this.maxMessageBytes)} limit for a single result message`);
+    }
   }
 
   private estimateBytes(from: number, to: number): number {

@@ -2,25 +2,29 @@
  * What a worker does: runs fragments against its repository and streams results as Arrow IPC.
  *
  * - `shop@…` (or a snapshot id) reads a committed snapshot through the shared pool of read-only
- *   instances; any number run at once and none waits for a writer.
+ *   instances; any number run at once and none waits for a writer. Because the instances are
+ *   shared, only statements DuckDB classifies as reads (SELECT, EXPLAIN) run there, inside a
+ *   transaction that is rolled back, and the instances have no writable catalog at all.
  * - `shop` runs on the working copy of the current branch. The worker becomes the branch's
  *   single writer for the duration (the write lease names this process); writes to one database
  *   queue behind each other inside the worker instead of failing.
- * - an empty database runs in a scratch in-memory database (health checks, SELECT 1).
+ * - an empty database runs in a scratch in-memory database (health checks, SELECT 1), where each
+ *   execution has a catalog of its own that nothing else sees.
  *
  * Every DuckDB instance that runs network SQL is sandboxed (no file system access).
  */
 import { rm } from 'node:fs/promises';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, NotFoundError, errorMessage } from '../../core/errors.js';
+import { InvalidArgumentError, NotFoundError, ReadOnlyError, ResourceExhaustedError, errorMessage } from '../../core/errors.js';
 import { instanceOptions, sandbox, type SessionOptions } from '../../core/duckdb-session.js';
 import { parseRef, resolveRef } from '../../core/refs.js';
 import type { Repository } from '../../core/repository.js';
 import { createSnapshot } from '../../core/verbs/snapshot.js';
 import type { CreateSnapshotReply__Output } from '../generated/openduck/v1/CreateSnapshotReply.js';
 import { QuerySession, translateSqlError } from '../../core/verbs/query.js';
-import { prepareProbe, runChecked, type ChunkedResult } from '../../core/checked-result.js';
+import { collectReleasedChunks, prepareProbe, runChecked, type ChunkedResult, type StatementGate } from '../../core/checked-result.js';
+import { quoteIdentifier } from '../../core/sql.js';
 import { listDatabases } from '../../core/verbs/database.js';
 import { MAX_PLAN_BYTES } from '../grpc-config.js';
 import { statusError } from '../status.js';
@@ -59,7 +63,11 @@ interface Target {
   connection: DuckDBConnection | null;
   run(sql: string): Promise<ChunkedResult>;
   interrupt(): void;
-  close(): Promise<void>;
+  /**
+   * Gives the connection back. `clean` when everything run on it finished; otherwise a result may
+   * still be pending in DuckDB, which keeps the transaction alive until something ends it.
+   */
+  close(clean: boolean): Promise<void>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -73,25 +81,61 @@ const SCRATCH_POOL_SIZE = 16;
 const SCRATCH_TRANSACTIONS_REFUSED =
   'the scratch database (--db \'\') runs each query in its own transaction, which is rolled back; BEGIN, COMMIT and ROLLBACK are not allowed there';
 
+/** "a CREATE statement", "an ATTACH statement": what DuckDB classified a statement as. */
+function statementKind(type: StatementType): string {
+  const name = type === StatementType.SET ? 'SET, RESET or USE' : (StatementType[type] ?? 'unknown').replaceAll('_', ' ');
+  return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} statement`;
+}
+
+/** A pooled scratch connection: a transaction begun, its default catalog one nobody else uses. */
+interface ScratchConnection {
+  connection: DuckDBConnection;
+  catalog: string;
+}
+
+/** Shared snapshot instances run only what DuckDB classifies as a read. */
+function readOnlyGate(label: string): StatementGate {
+  return (type) => {
+    if (type === StatementType.SELECT || type === StatementType.EXPLAIN) return;
+    throw new ReadOnlyError(label, `only SELECT and EXPLAIN statements run on a snapshot, and this is ${statementKind(type)}`);
+  };
+}
+
+/** The scratch database: anything in the execution's own catalog, but no catalogs of its own making, nor commits. */
+const scratchGate: StatementGate = (type) => {
+  if (type === StatementType.TRANSACTION) throw new InvalidArgumentError(SCRATCH_TRANSACTIONS_REFUSED);
+  if (type === StatementType.ATTACH || type === StatementType.DETACH) {
+    throw new InvalidArgumentError(`the scratch database (--db '') gives each query a catalog of its own; ${statementKind(type)} is not allowed there`);
+  }
+};
+
+
 export class WorkerEngine {
   private readonly pool: SnapshotPool | null;
   private readonly writers = new KeyedMutex();
   private readonly running = new Map<string, RunningExecution & { cancel(): void; cancelled: boolean }>();
   private scratch: Promise<DuckDBInstance> | null = null;
-  private readonly idleScratch: DuckDBConnection[] = [];
+  /** Scratch connections ready to use: a transaction begun, bound to a catalog nobody else uses. */
+  private readonly idleScratch: ScratchConnection[] = [];
+  /** Scratch catalogs attached and not in use; each serves one execution at a time. */
+  private readonly freeCatalogs: string[] = [];
+  private scratchCatalogs = 0;
   private closed = false;
 
   private readonly session: SessionOptions;
   private readonly label: string;
+  /** Named in out-of-memory errors: the bounds this worker keeps. */
+  private readonly memoryCaps: string;
 
   constructor(
     readonly repo: Repository | null,
     readonly workerId: string,
-    options: { memoryLimit?: string; tempDirectory?: string } = {},
+    options: { memoryLimit?: string; tempDirectory?: string; maxMemory?: string } = {},
   ) {
     this.label = `openduck worker ${workerId}`;
     // Every instance here runs network SQL: sandboxed, and bounded in memory (it spills instead).
     this.session = { sandboxed: true, memoryLimit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, tempDirectory: options.tempDirectory };
+    this.memoryCaps = `--memory-limit ${this.session.memoryLimit} per DuckDB instance${options.maxMemory ? `, --max-memory ${options.maxMemory} for the process` : ''}`;
     this.pool = repo ? new SnapshotPool(repo, this.session) : null;
   }
 
@@ -110,6 +154,13 @@ export class WorkerEngine {
     if (this.running.has(req.executionId)) throw new InvalidArgumentError(`execution ${req.executionId} is already running`);
     const record = { executionId: req.executionId, database: req.database, startedAt: Date.now(), cancelled: false, cancel: () => undefined as void };
     this.running.set(req.executionId, record);
+    let exhausted = false;
+    const fail = (err: unknown, target: Target): Error => {
+      if (record.cancelled) return cancelled();
+      const error = this.translate(err, target);
+      exhausted ||= error instanceof ResourceExhaustedError;
+      return error;
+    };
     try {
       return await this.withTarget(req.database, req.snapshotId, `execution ${req.executionId}`, async (target) => {
         record.cancel = () => {
@@ -122,7 +173,7 @@ export class WorkerEngine {
         try {
           result = await target.run(sql);
         } catch (err) {
-          throw record.cancelled ? cancelled() : translateSqlError(err, target.label, target.readOnly);
+          throw fail(err, target);
         }
         const encoder = new ArrowIpcEncoder({ names: result.deduplicatedColumnNames(), types: result.columnTypes() });
         let rows = 0;
@@ -140,7 +191,7 @@ export class WorkerEngine {
             await emit(encoder.push(chunk));
           }
         } catch (err) {
-          throw record.cancelled ? cancelled() : translateSqlError(err, target.label, target.readOnly);
+          throw fail(err, target);
         }
         if (record.cancelled) throw cancelled();
         await emit(encoder.finish());
@@ -148,7 +199,18 @@ export class WorkerEngine {
       });
     } finally {
       this.running.delete(req.executionId);
+      // The chunk that held an oversized value is unreachable now; its native memory goes back
+      // at the next collection, which should not wait for unrelated garbage to pile up.
+      if (exhausted) collectReleasedChunks('major');
     }
+  }
+
+  /** DuckDB's errors as typed ones; running out of memory is a bound reached, and says which. */
+  private translate(err: unknown, target: Target): Error {
+    if (err instanceof ResourceExhaustedError) return new ResourceExhaustedError(err.cap, `${target.label}: ${err.message}`);
+    const message = errorMessage(err).split('\n')[0]!;
+    if (/^Out of Memory Error/i.test(message)) return new ResourceExhaustedError('memory', `${target.label}: ${message} (this worker's bounds: ${this.memoryCaps})`);
+    return translateSqlError(err, target.label, target.readOnly);
   }
 
   /**
@@ -268,68 +330,111 @@ export class WorkerEngine {
         snapshotId: resolved.snapshot.id,
         readOnly: true,
         connection: lease.connection,
-        run: (sql) => runChecked(lease.connection, sql),
+        // The lease's transaction is rolled back when it is released: nothing a statement did survives it.
+        run: (sql) => runChecked(lease.connection, sql, { inTransaction: true, gate: readOnlyGate(label), gateAllFirst: true }),
         interrupt: () => lease.connection.interrupt(),
-        close: async () => lease.release(),
+        close: (clean) => lease.release(clean),
       },
       fn,
     );
   }
 
   private async useTarget<T>(target: Target, fn: (t: Target) => Promise<T>): Promise<T> {
+    let clean = false;
     try {
-      return await fn(target);
+      const result = await fn(target);
+      clean = true;
+      return result;
     } finally {
-      await target.close();
+      await target.close(clean);
     }
   }
 
   /**
-   * Scratch executions each run inside a transaction that is rolled back afterwards, so one
-   * client's scratch tables are never seen by the next and memory does not grow. Each runs on a
-   * connection of its own, because a connection keeps session state outside any transaction
-   * (SET VARIABLE, USE, PREPARE). Connections wait in a small pool with their transaction already
-   * begun, and a used one is replaced in the background, keeping connect and BEGIN off the
-   * latency of a query.
+   * Each scratch execution has a catalog of its own: an in-memory database that no other
+   * execution uses while it runs, made its default with USE, on a connection of its own, inside a
+   * transaction that is rolled back when it ends.
+   * - Nothing it creates is ever committed, so no other execution can read it, now or later: a
+   *   catalog goes back to the pool empty. (Another execution could name it and write into it in
+   *   its own transaction; what it writes is invisible to the owner and rolled back in turn.)
+   * - ATTACH, DETACH and transaction statements are refused, and the instance's `memory` catalog
+   *   is detached: there is no catalog the executions share.
+   * - A connection keeps session state outside any transaction (SET VARIABLE, USE, PREPARE), so
+   *   a used one is closed, not reused.
+   * Connections wait in a small pool with all of this done, so it costs a query no latency; a
+   * used one is replaced in the background.
    */
   private async scratchTarget(): Promise<Target> {
-    const connection = this.idleScratch.pop() ?? (await this.newScratchConnection());
+    const { connection, catalog } = this.idleScratch.pop() ?? (await this.newScratchConnection());
     return {
       label: 'scratch database',
       snapshotId: '',
       readOnly: false,
       connection,
-      run: (sql) => runChecked(connection, sql, { inTransaction: true, refuseTransactionStatements: SCRATCH_TRANSACTIONS_REFUSED }),
+      run: (sql) => runChecked(connection, sql, { inTransaction: true, gate: scratchGate }),
       interrupt: () => connection.interrupt(),
-      close: async () => {
+      close: async (clean) => {
+        // A pending result would keep the transaction (and what it wrote in the catalog) alive
+        // past closing the connection; a statement run after it ends both, so the catalog is
+        // empty for its next execution. A catalog that cannot be vouched for is not reused.
+        const ended = clean || (await connection.run('ROLLBACK').then(() => true, () => false));
         connection.closeSync();
+        if (ended) this.freeCatalogs.push(catalog);
         void this.replenishScratch();
       },
     };
   }
 
-  private async newScratchConnection(): Promise<DuckDBConnection> {
+  private async newScratchConnection(): Promise<ScratchConnection> {
     if (!this.scratch) {
       this.scratch = (async () => {
         const instance = await DuckDBInstance.create(':memory:', instanceOptions(this.session));
+        const first = await this.attachScratchCatalog(instance);
         const setup = await instance.connect();
-        await sandbox(setup);
-        setup.closeSync();
+        try {
+          // The default catalog would be one every execution could write to. It can go once
+          // another is this connection's default.
+          await setup.run(`USE ${quoteIdentifier(first)}; DETACH memory`);
+          await sandbox(setup);
+        } finally {
+          setup.closeSync();
+        }
+        this.freeCatalogs.push(first);
         return instance;
       })();
     }
-    const connection = await (await this.scratch).connect();
-    await connection.run('BEGIN TRANSACTION');
-    await prepareProbe(connection);
-    return connection;
+    const instance = await this.scratch;
+    const catalog = this.freeCatalogs.pop() ?? (await this.attachScratchCatalog(instance));
+    const connection = await instance.connect();
+    try {
+      await connection.run(`BEGIN TRANSACTION; USE ${quoteIdentifier(catalog)}`);
+      await prepareProbe(connection);
+      return { connection, catalog };
+    } catch (err) {
+      connection.closeSync();
+      this.freeCatalogs.push(catalog);
+      throw err;
+    }
+  }
+
+  /** Attaches a new, empty scratch catalog, outside any transaction, so it outlives executions. */
+  private async attachScratchCatalog(instance: DuckDBInstance): Promise<string> {
+    const catalog = `scratch_${++this.scratchCatalogs}`;
+    const connection = await instance.connect();
+    try {
+      await connection.run(`ATTACH ':memory:' AS ${quoteIdentifier(catalog)}`);
+    } finally {
+      connection.closeSync();
+    }
+    return catalog;
   }
 
   private async replenishScratch(): Promise<void> {
     if (this.closed || this.idleScratch.length >= SCRATCH_POOL_SIZE) return;
     try {
-      const connection = await this.newScratchConnection();
-      if (this.closed) return connection.closeSync();
-      this.idleScratch.push(connection);
+      const scratch = await this.newScratchConnection();
+      if (this.closed) return scratch.connection.closeSync();
+      this.idleScratch.push(scratch);
     } catch {
       // The next scratch execution connects for itself, and reports any problem.
     }
@@ -344,7 +449,7 @@ export class WorkerEngine {
     this.closed = true;
     for (const r of this.running.values()) r.cancel();
     await this.pool?.close();
-    for (const c of this.idleScratch.splice(0)) c.closeSync();
+    for (const c of this.idleScratch.splice(0)) c.connection.closeSync();
     if (this.session.tempDirectory) await rm(this.session.tempDirectory, { recursive: true, force: true });
     if (this.scratch) (await this.scratch.catch(() => null))?.closeSync();
   }

@@ -3,6 +3,11 @@
  * Opening a database costs tens of milliseconds; a pinned read through the pool costs a new
  * connection (microseconds). Instances are sandboxed: SQL from the network cannot reach the
  * worker's files. The least recently used instance is closed once nobody uses it.
+ *
+ * Because readers share an instance, none may change what another sees. The instance has no
+ * writable catalog: the snapshot is attached read-only and the default `memory` catalog is
+ * detached. Each lease is a connection of its own (session state dies with it) whose transaction
+ * is begun here and rolled back on release. The engine admits only read statements on it.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { closeDuckDBSession, type DuckDBSession, type SessionOptions } from '../../core/duckdb-session.js';
@@ -20,7 +25,11 @@ interface PooledSnapshot {
 
 export interface Lease {
   connection: DuckDBConnection;
-  release(): void;
+  /**
+   * Closes the connection. Not `clean` when a result may still be pending: DuckDB keeps the
+   * transaction (and the query) alive past closing until a statement ends it, so one runs first.
+   */
+  release(clean: boolean): Promise<void>;
 }
 
 export class SnapshotPool {
@@ -37,7 +46,7 @@ export class SnapshotPool {
     const key = `${snapshot.db}@${snapshot.id}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { session: openSnapshotSession(this.repo, snapshot, snapshot.db, { session: this.session }), users: 0, lastUsed: 0, evicted: false };
+      entry = { session: openShared(this.repo, snapshot, this.session), users: 0, lastUsed: 0, evicted: false };
       this.entries.set(key, entry);
       entry.session.catch(() => this.entries.delete(key));
       this.evictIdle();
@@ -48,13 +57,15 @@ export class SnapshotPool {
       const session = await entry.session;
       const connection = await session.instance.connect();
       await connection.run(`USE ${quoteIdentifier(snapshot.db)}`);
+      await connection.run('BEGIN TRANSACTION');
       const held = entry;
       let released = false;
       return {
         connection,
-        release: () => {
+        release: async (clean) => {
           if (released) return;
           released = true;
+          if (!clean) await connection.run('ROLLBACK').catch(() => undefined);
           connection.closeSync();
           held.users--;
           if (held.evicted && held.users === 0) void close(held);
@@ -81,6 +92,18 @@ export class SnapshotPool {
     this.entries.clear();
     await Promise.all(all.map(close));
   }
+}
+
+/** A snapshot's instance with nothing writable left in it. */
+async function openShared(repo: Repository, snapshot: SnapshotRow, options: SessionOptions): Promise<DuckDBSession> {
+  const session = await openSnapshotSession(repo, snapshot, snapshot.db, { session: options });
+  try {
+    await session.connection.run('DETACH memory');
+  } catch (err) {
+    await closeDuckDBSession(session, false);
+    throw err;
+  }
+  return session;
 }
 
 async function close(entry: PooledSnapshot): Promise<void> {

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { Repository } from '../../core/repository.js';
-import { bearerMetadata, isAuthorized, type TokenPolicy } from '../auth.js';
-import { failStream, shutdown, startGrpcServer, unary, UNAUTHENTICATED, writeWithBackpressure } from '../call-util.js';
+import { authorize, bearerMetadata, type AccessPolicy } from '../auth.js';
+import { failStream, shutdown, startGrpcServer, unary, writeWithBackpressure } from '../call-util.js';
 import { parseEndpoint } from '../grpc-config.js';
 import { closeClients, openduckClients, type CatalogServiceHandlers, type ControlServiceHandlers, type ExecutionServiceHandlers } from '../proto.js';
 import { fromStatusError, isStatusError, RemoteError, statusError } from '../status.js';
@@ -23,14 +23,17 @@ export interface WorkerOptions {
   advertise?: string;
   /** host:port of the gateway to register with; none for a standalone worker. */
   gateway?: string;
-  policy: TokenPolicy;
-  /** The token this worker presents to its gateway. */
-  token: string | null;
+  /** Who may call this worker: the gateway, presenting the worker credential. */
+  policy: AccessPolicy;
+  /** The worker credential, which this worker presents to its gateway. */
+  workerToken: string | null;
   databases?: string[];
   maxConcurrency?: number;
   computeContext?: string;
   workerId?: string;
   memoryLimit?: string;
+  /** The process's memory cap, named in out-of-memory errors (the caller applies it). */
+  maxMemory?: string;
   tempDirectory?: string;
   log?: (line: string) => void;
 }
@@ -56,7 +59,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   }
   await checkMemoryLimit(options.memoryLimit, '--memory-limit');
   const workerId = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
-  const engine = new WorkerEngine(options.repo, workerId, { memoryLimit: options.memoryLimit, tempDirectory: options.tempDirectory });
+  const engine = new WorkerEngine(options.repo, workerId, { memoryLimit: options.memoryLimit, maxMemory: options.maxMemory, tempDirectory: options.tempDirectory });
   const { server, port } = await startGrpcServer(listen, {
     execution: executionHandlers(engine, options.policy),
     catalog: catalogHandlers(engine, options.policy),
@@ -81,7 +84,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       tables: [],
       accessToken: '',
     };
-    const md = () => bearerMetadata(options.token);
+    const md = () => bearerMetadata(options.workerToken);
     let intervalMs = 2000;
     let registered = false;
     let backoffMs = 200;
@@ -154,11 +157,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 }
 
-function executionHandlers(engine: WorkerEngine, policy: TokenPolicy): ExecutionServiceHandlers {
+// Every call a worker serves comes from its gateway, which presents the worker credential.
+function executionHandlers(engine: WorkerEngine, policy: AccessPolicy): ExecutionServiceHandlers {
   return {
     ExecuteFragment(call) {
       const req = call.request;
-      if (!isAuthorized(policy, call.metadata, req.accessToken)) return failStream(call, UNAUTHENTICATED());
+      const refused = authorize(policy, 'worker', call.metadata, req.accessToken);
+      if (refused) return failStream(call, refused);
       engine
         .executeToMessages(
           { plan: req.plan, database: req.database, snapshotId: req.snapshotId || undefined, executionId: req.executionId },
@@ -172,23 +177,23 @@ function executionHandlers(engine: WorkerEngine, policy: TokenPolicy): Execution
           (err) => failStream(call, err),
         );
     },
-    CancelExecution: unary(policy, async (req) => ({ acknowledged: engine.cancel(req.executionId) })),
+    CancelExecution: unary(policy, 'worker', async (req) => ({ acknowledged: engine.cancel(req.executionId) })),
     RegisterWorker: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'this is a worker; register with the gateway')),
     Heartbeat: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'this is a worker; heartbeat the gateway')),
   };
 }
 
-function catalogHandlers(engine: WorkerEngine, policy: TokenPolicy): CatalogServiceHandlers {
+function catalogHandlers(engine: WorkerEngine, policy: AccessPolicy): CatalogServiceHandlers {
   return {
-    ListDatabases: unary(policy, async () => ({ databases: await engine.listDatabases() })),
-    ListTables: unary(policy, async (req) => engine.listTables(req.database)),
-    DescribeTable: unary(policy, async (req) => engine.describeTable(req.database, req.schema, req.table)),
+    ListDatabases: unary(policy, 'worker', async () => ({ databases: await engine.listDatabases() })),
+    ListTables: unary(policy, 'worker', async (req) => engine.listTables(req.database)),
+    DescribeTable: unary(policy, 'worker', async (req) => engine.describeTable(req.database, req.schema, req.table)),
   };
 }
 
-function controlHandlers(engine: WorkerEngine, policy: TokenPolicy): ControlServiceHandlers {
+function controlHandlers(engine: WorkerEngine, policy: AccessPolicy): ControlServiceHandlers {
   return {
-    GetStatus: unary(policy, async () => ({
+    GetStatus: unary(policy, 'worker', async () => ({
       version: '',
       pid: process.pid,
       startedAtMs: 0,
@@ -197,13 +202,16 @@ function controlHandlers(engine: WorkerEngine, policy: TokenPolicy): ControlServ
       maxQueue: 0,
     })),
     DeregisterWorker: (_call, callback) => callback(statusError(grpc.status.UNIMPLEMENTED, 'this is a worker; deregister with the gateway')),
-    CreateSnapshot: unary(policy, (req) => engine.createSnapshot(req.database, req.message, req.author)),
+    CreateSnapshot: unary(policy, 'worker', (req) => engine.createSnapshot(req.database, req.message, req.author)),
   };
 }
 
 /** One line on why registering or heartbeating failed, naming the gateway once. */
 function registrationProblem(err: unknown, gateway: string): string {
-  if (isStatusError(err) && err.code === grpc.status.UNAUTHENTICATED) return `gateway ${gateway} refused this worker's token (give the worker the gateway's token)`;
+  if (isStatusError(err) && (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED)) {
+    return `gateway ${gateway} refused this worker's credential (give the worker the gateway's worker token: --worker-token-file or OPENDUCK_WORKER_TOKEN)`;
+  }
+  if (isStatusError(err) && err.code === grpc.status.ALREADY_EXISTS) return `gateway ${gateway} refused the registration: ${err.details}`;
   const failure = fromStatusError(err, gateway);
   return `cannot reach gateway ${gateway}: ${failure instanceof RemoteError ? failure.reason : failure.message}`;
 }

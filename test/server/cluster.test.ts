@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cliRepository, expectOneLineError } from '../helpers.js';
 import { startServer, stopAllServers, waitFor, type ServerProcess } from './processes.js';
 import { OpenDuckClient, type RemoteResult } from '../../server/client.js';
@@ -9,8 +11,10 @@ import { OpenDuckClient, type RemoteResult } from '../../server/client.js';
  * quick to observe.
  */
 const TOKEN = 'cluster-test-token-0123456789abcdef';
+const WORKER_TOKEN = 'cluster-test-worker-credential-0123456789';
 const HEARTBEAT_MS = 300;
-const env = { OPENDUCK_TOKEN: TOKEN };
+/** The gateway reads both; workers only the worker credential. */
+const env = { OPENDUCK_TOKEN: TOKEN, OPENDUCK_WORKER_TOKEN: WORKER_TOKEN };
 
 let repo: Awaited<ReturnType<typeof cliRepository>>;
 let gateway: ServerProcess;
@@ -188,17 +192,38 @@ describe('gateway and workers', () => {
     expect((await client.status()).workers.some((w) => w.workerId === 'wf')).toBe(false);
   });
 
-  it('a worker with the wrong token is refused, never registers, and says why once', async () => {
-    const impostor = await startServer(['worker', '--gateway', gateway.endpoint, '--id', 'impostor'], { cwd: repo.dir, env: { OPENDUCK_TOKEN: 'not-the-cluster-token' } });
+  it('a worker with a wrong credential, or with the client token, is refused, never registers, and says why once', async () => {
+    for (const [id, credential] of [
+      ['impostor', 'not-the-worker-credential'],
+      ['client-posing', TOKEN],
+    ]) {
+      const impostor = await startServer(['worker', '--gateway', gateway.endpoint, '--id', id!], { cwd: repo.dir, env: { OPENDUCK_WORKER_TOKEN: credential! } });
+      try {
+        await waitFor('the refusal in its log', async () => /refused this worker's credential/.test(impostor.output()));
+        // Retries keep failing: still not registered a few heartbeat intervals later, and logged once.
+        await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
+        expect((await client.status()).workers.map((w) => w.workerId)).not.toContain(id);
+        expect(impostor.output().match(/refused this worker's credential/g)).toHaveLength(1);
+        expect(impostor.output()).not.toContain(TOKEN);
+      } finally {
+        await impostor.stop(5000);
+      }
+    }
+  });
+
+  it("a worker cannot take a live worker's id; the live one keeps its queries", async () => {
+    const before = (await client.status()).workers.find((w) => w.workerId === 'wa')!;
+    // Its credential is right (read from a file, as a mounted secret would be); only the id is taken.
+    const credential = join(repo.dir, 'worker.credential');
+    await writeFile(credential, WORKER_TOKEN + '\n', { mode: 0o600 });
+    const twin = await startServer(['worker', '--gateway', gateway.endpoint, '--id', 'wa', '--worker-token-file', credential], { cwd: repo.dir });
     try {
-      await waitFor('the refusal in its log', async () => /refused this worker's token/.test(impostor.output()));
-      // Retries keep failing: still not registered a few heartbeat intervals later, and logged once.
-      await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS));
-      expect((await client.status()).workers.map((w) => w.workerId)).not.toContain('impostor');
-      expect(impostor.output().match(/refused this worker's token/g)).toHaveLength(1);
-      expect(impostor.output()).not.toContain(TOKEN);
+      await waitFor('the refusal in its log', async () => /refused the registration: worker already exists: wa/.test(twin.output()));
+      const after = (await client.status()).workers.find((w) => w.workerId === 'wa')!;
+      expect(after.endpoint).toBe(before.endpoint);
+      expect(await workerOf(client, 'SELECT 1', 'alpha@main')).toBe('wa');
     } finally {
-      await impostor.stop(5000);
+      await twin.stop(5000);
     }
   });
 

@@ -1,4 +1,6 @@
 /** Real server processes on loopback for the tests: started from the CLI, found by their "listening on" line. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { BIN } from '../helpers.js';
 
@@ -64,6 +66,12 @@ export async function startServer(args: string[], options: { cwd?: string; env?:
   };
   running.add(server);
   return server;
+}
+
+/** `openduck serve` on a free loopback port over the repository in `dir`, and the client token it generated there. */
+export async function startServeIn(dir: string, args: string[] = []): Promise<{ server: ServerProcess; token: string }> {
+  const server = await startServer(['serve', '--listen', '127.0.0.1:0', ...args], { cwd: dir });
+  return { server, token: (await readFile(join(dir, '.openduck', 'server', 'token'), 'utf8')).trim() };
 }
 
 /** Leftover servers from a failed test must not outlive the test file. */

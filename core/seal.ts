@@ -58,6 +58,9 @@ export async function sealFile(repo: Repository, req: SealRequest): Promise<Seal
     const createdAt = Date.now();
     writer = await LayerWriter.create(layerPath, { dbBlockSize: layout.blockSize, createdAtMs: createdAt, baseSnapshot: req.base?.id ?? null });
     let unflushed = 0;
+    // Write-back runs beside the scan: awaiting each flush would leave the scan's workers idle
+    // while the disk catches up.
+    let flushing: Promise<void> = Promise.resolve();
     const scan = scanChangedChunks(req.handle, layout, {
       base: baseMap,
       collect: 'encoded',
@@ -71,10 +74,13 @@ export async function sealFile(repo: Repository, req: SealRequest): Promise<Seal
       await writer.addEncodedBlock({ ...changed, stored: changed.data });
       unflushed += changed.data.length;
       if (unflushed >= FLUSH_EVERY_BYTES) {
-        await writer.flush();
+        await flushing;
+        flushing = writer.flush();
+        flushing.catch(() => undefined); // surfaced by the await above or below
         unflushed = 0;
       }
     }
+    await flushing;
     const sameGeometry = baseMap !== null && baseMap.blockSize === layout.blockSize && baseMap.headerSize === layout.headerSize;
     if (writer.blockCount === 0 && sameGeometry && baseMap.fileSize === layout.fileSize) {
       await writer.abort();
